@@ -1,0 +1,102 @@
+// Package disk stores uploads in a local directory: the instance's disk at
+// level 0 and the shared EFS mount at level 1.
+package disk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"webdemo/app/photo"
+)
+
+// Blobs is a photo.Blobs in a directory. Every access goes through os.Root,
+// so no key can name a file outside it, even through a symlink.
+type Blobs struct {
+	root *os.Root
+}
+
+var _ photo.Blobs = (*Blobs)(nil)
+
+// Open creates dir if needed and returns a store in it.
+func Open(dir string) (*Blobs, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("upload dir: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("upload dir: %w", err)
+	}
+	return &Blobs{root: root}, nil
+}
+
+// Close releases the directory.
+func (b *Blobs) Close() error { return b.root.Close() }
+
+// Put writes to a temporary file, syncs it, then renames it into place, so
+// readers on any server see a whole file or none.
+func (b *Blobs) Put(_ context.Context, key, _ string, r io.Reader, _ int64) error {
+	if !photo.ValidKey(key) {
+		return fmt.Errorf("disk: invalid key %q", key)
+	}
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return err
+	}
+	tmp := ".tmp-" + hex.EncodeToString(suffix[:]) + "-" + key
+	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = b.root.Rename(tmp, key)
+	}
+	if err != nil {
+		_ = b.root.Remove(tmp)
+		return fmt.Errorf("disk: %w", err)
+	}
+	return nil
+}
+
+// Open returns the file for key and the content type its extension implies.
+func (b *Blobs) Open(_ context.Context, key string) (io.ReadCloser, string, error) {
+	if !photo.ValidKey(key) {
+		return nil, "", photo.ErrNotFound
+	}
+	f, err := b.root.Open(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", photo.ErrNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("disk: %w", err)
+	}
+	return f, photo.ContentTypeOf(key), nil
+}
+
+// Delete removes key.
+func (b *Blobs) Delete(_ context.Context, key string) error {
+	if !photo.ValidKey(key) {
+		return nil
+	}
+	if err := b.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("disk: %w", err)
+	}
+	return nil
+}
+
+// URL is the app's own image path.
+func (b *Blobs) URL(_ context.Context, key string) (string, error) {
+	return "/images/" + key, nil
+}

@@ -1,0 +1,78 @@
+// Package latency holds the simulated front-page delay, the tutorial's
+// $latency, and keeps it current while the server runs.
+package latency
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"webdemo/app/config"
+)
+
+// Value is the current delay. It is safe for concurrent use.
+type Value struct{ d atomic.Int64 }
+
+// New returns a Value starting at d.
+func New(d time.Duration) *Value {
+	v := &Value{}
+	v.Set(d)
+	return v
+}
+
+// Get returns the current delay.
+func (v *Value) Get() time.Duration { return time.Duration(v.d.Load()) }
+
+// Set changes the delay.
+func (v *Value) Set(d time.Duration) { v.d.Store(int64(d)) }
+
+// Sleep waits for the current delay, or until ctx ends.
+func (v *Value) Sleep(ctx context.Context) {
+	d := v.Get()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Poll reads the delay with read every interval until ctx ends. A failed read
+// or a bad value keeps the last good delay and is logged once per change.
+func (v *Value) Poll(ctx context.Context, every time.Duration, read func(context.Context) (string, error), logger *slog.Logger) {
+	var lastErr string
+	update := func() {
+		raw, err := read(ctx)
+		var d time.Duration
+		if err == nil {
+			d, err = config.ParseDuration(raw)
+		}
+		if err != nil {
+			if err.Error() != lastErr {
+				logger.Warn("latency source unreadable; keeping the last delay", "delay", v.Get(), "err", err)
+				lastErr = err.Error()
+			}
+			return
+		}
+		lastErr = ""
+		if old := v.Get(); old != d {
+			v.Set(d)
+			logger.Info("latency changed", "from", old, "to", d)
+		}
+	}
+	update()
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			update()
+		}
+	}
+}

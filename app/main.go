@@ -1,0 +1,126 @@
+// Command app is the web-demo photo-sharing site. With no settings it runs
+// on an embedded SQLite file, uploads under ./data and in-memory sessions;
+// environment variables (see package config) move each part to its tutorial
+// level's backend.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"webdemo/app/config"
+	"webdemo/app/latency"
+	"webdemo/app/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "webdemo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the app and blocks until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := openBackends(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+
+	delay := latency.New(cfg.Latency)
+	if b.latencySource != nil {
+		go delay.Poll(ctx, cfg.LatencyPoll, b.latencySource, logger)
+	}
+	srv := server.New(server.Deps{
+		Logger:       logger,
+		Metadata:     b.metadata,
+		Blobs:        b.blobs,
+		Cache:        b.cache,
+		SessionStore: b.sessions,
+		Latency:      delay,
+		Identity:     b.identity,
+	}, server.Options{
+		PageSize:       cfg.PageSize,
+		MaxUploadBytes: cfg.MaxUploadBytes,
+		MaxImagePixels: cfg.MaxImagePixels,
+		CacheTTL:       cfg.PageCacheTTL,
+		CookieSecure:   cfg.CookieSecure,
+	})
+	go migrate(ctx, b, logger)
+
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       2 * time.Minute, // uploads on slow links
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       75 * time.Second, // longer than the ALB's 60 s
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	listener, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR: %w", err)
+	}
+	logger.Info("listening", "url", "http://"+listener.Addr().String(), "server", b.identity.Name,
+		"db", cfg.DBDriver, "storage", cfg.Storage, "sessions", cfg.Sessions, "page_cache", cfg.PageCache)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(listener) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down", "drain", cfg.ShutdownDrain)
+	srv.Drain()
+	time.Sleep(cfg.ShutdownDrain)
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancelShutdown()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// migrate creates the schema, retrying while the database is unreachable:
+// the server answers meanwhile, with 503s that say why.
+func migrate(ctx context.Context, b *backends, logger *slog.Logger) {
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
+		err := b.migrate(ctx)
+		if err == nil {
+			return
+		}
+		logger.Warn("database not ready; retrying", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Package memcached keeps shared state in memcached (ElastiCache on AWS):
+// the front-page cache and the session store that lets any server answer
+// any user.
+package memcached
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"webdemo/app/photo"
+)
+
+// NewClient returns a client for servers with a pool sized for a busy web
+// server (gomemcache keeps only two idle connections by default).
+func NewClient(servers ...string) *memcache.Client {
+	c := memcache.New(servers...)
+	c.Timeout = 500 * time.Millisecond
+	c.MaxIdleConns = 64
+	return c
+}
+
+// Cache is a photo.Cache in memcached.
+type Cache struct {
+	client *memcache.Client
+	prefix string
+}
+
+var _ photo.Cache = (*Cache)(nil)
+
+// NewCache returns a cache whose keys all start with prefix.
+func NewCache(client *memcache.Client, prefix string) *Cache {
+	return &Cache{client: client, prefix: prefix}
+}
+
+// Get is one round trip.
+func (c *Cache) Get(_ context.Context, key string) ([]byte, error) {
+	item, err := c.client.Get(c.prefix + key)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return nil, photo.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memcached get: %w", err)
+	}
+	return item.Value, nil
+}
+
+// Set stores value for ttl.
+func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	err := c.client.Set(&memcache.Item{Key: c.prefix + key, Value: value, Expiration: seconds(ttl)})
+	if err != nil {
+		return fmt.Errorf("memcached set: %w", err)
+	}
+	return nil
+}
+
+// Delete removes key.
+func (c *Cache) Delete(_ context.Context, key string) error {
+	err := c.client.Delete(c.prefix + key)
+	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		return fmt.Errorf("memcached delete: %w", err)
+	}
+	return nil
+}
+
+// Sessions is an scs.Store in memcached.
+type Sessions struct {
+	client *memcache.Client
+	prefix string
+}
+
+var _ scs.Store = (*Sessions)(nil)
+
+// NewSessions returns a session store whose keys start with prefix.
+func NewSessions(client *memcache.Client, prefix string) *Sessions {
+	return &Sessions{client: client, prefix: prefix}
+}
+
+// Find returns the session's encoded data.
+func (s *Sessions) Find(token string) ([]byte, bool, error) {
+	item, err := s.client.Get(s.prefix + token)
+	if errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrMalformedKey) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("memcached session find: %w", err)
+	}
+	return item.Value, true, nil
+}
+
+// Commit stores the session until expiry.
+func (s *Sessions) Commit(token string, b []byte, expiry time.Time) error {
+	ttl := time.Until(expiry)
+	if ttl <= 0 {
+		return s.Delete(token)
+	}
+	err := s.client.Set(&memcache.Item{Key: s.prefix + token, Value: b, Expiration: seconds(ttl)})
+	if err != nil {
+		return fmt.Errorf("memcached session commit: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the session.
+func (s *Sessions) Delete(token string) error {
+	err := s.client.Delete(s.prefix + token)
+	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) && !errors.Is(err, memcache.ErrMalformedKey) {
+		return fmt.Errorf("memcached session delete: %w", err)
+	}
+	return nil
+}
+
+// maxRelative is memcached's limit: a larger expiration is read as a Unix
+// time, so a long TTL would expire at once.
+const maxRelative = 30 * 24 * time.Hour
+
+// seconds converts a TTL to memcached's relative expiration, rounding up so
+// a short TTL never becomes 0 (which means "never expires").
+func seconds(ttl time.Duration) int32 {
+	ttl = min(ttl, maxRelative)
+	return int32(max(1, math.Ceil(ttl.Seconds())))
+}

@@ -1,0 +1,101 @@
+// Package photo holds the web-demo domain: a photo's record and the
+// interfaces of the stores behind it. Each backend lives in a package of its
+// own and satisfies these interfaces; package conformance tests them all
+// alike.
+package photo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"regexp"
+	"time"
+)
+
+// ErrNotFound is returned when a key or record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Photo is one uploaded image's record, a row of upload_images.
+type Photo struct {
+	ID          int64
+	Username    string
+	Key         string
+	ContentType string
+	CreatedAt   time.Time
+}
+
+// Metadata stores photo records.
+type Metadata interface {
+	// Add stores p and returns it with its ID set.
+	Add(ctx context.Context, p Photo) (Photo, error)
+	// Latest returns up to n photos, newest first.
+	Latest(ctx context.Context, n int) ([]Photo, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Blobs stores uploaded image bytes under keys made by NewKey.
+type Blobs interface {
+	// Put stores the bytes under key. A failed Put leaves nothing behind.
+	Put(ctx context.Context, key, contentType string, r io.Reader, size int64) error
+	// Open returns the bytes and content type stored under key, or
+	// ErrNotFound.
+	Open(ctx context.Context, key string) (io.ReadCloser, string, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// URL is where a browser fetches key: an app path or a presigned URL.
+	URL(ctx context.Context, key string) (string, error)
+}
+
+// Cache holds rendered fragments, such as the front page's photo list.
+type Cache interface {
+	// Get returns the value under key, or ErrNotFound on a miss.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores value under key for ttl.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Extensions maps each accepted image content type to its file extension.
+var Extensions = map[string]string{
+	"image/jpeg": ".jpg",
+	"image/png":  ".png",
+	"image/gif":  ".gif",
+	"image/webp": ".webp",
+}
+
+// ContentTypeOf returns the content type implied by a valid key's extension.
+func ContentTypeOf(key string) string {
+	for ct, ext := range Extensions {
+		if len(key) > len(ext) && key[len(key)-len(ext):] == ext {
+			return ct
+		}
+	}
+	return "application/octet-stream"
+}
+
+var keyPattern = regexp.MustCompile(`^[0-9a-f]{32}\.(jpg|png|gif|webp)$`)
+
+// ValidKey reports whether key has the shape NewKey makes. Stores and
+// handlers check it first, so no other string ever reaches a file system or
+// a bucket.
+func ValidKey(key string) bool { return keyPattern.MatchString(key) }
+
+// NewKey returns a random key whose extension comes from the sniffed
+// content type, never from the client's file name.
+func NewKey(contentType string) (string, error) {
+	ext, ok := Extensions[contentType]
+	if !ok {
+		return "", errors.New("photo: unsupported content type " + contentType)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]) + ext, nil
+}

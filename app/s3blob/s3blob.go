@@ -1,0 +1,125 @@
+// Package s3blob stores uploads in an S3 bucket under a prefix, the
+// tutorial's level 2. Browsers fetch images straight from S3 through
+// presigned URLs, or from a CDN when one is configured.
+package s3blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"webdemo/app/photo"
+)
+
+// Options configures Blobs.
+type Options struct {
+	Bucket        string
+	Prefix        string
+	PresignExpiry time.Duration
+	// CDNBaseURL, when set, makes URL return CDNBaseURL + prefix + key.
+	CDNBaseURL string
+}
+
+// Blobs is a photo.Blobs in S3.
+type Blobs struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	opts    Options
+}
+
+var _ photo.Blobs = (*Blobs)(nil)
+
+// New returns a store using client, which carries region, credentials and
+// any custom endpoint.
+func New(client *s3.Client, opts Options) *Blobs {
+	return &Blobs{client: client, presign: s3.NewPresignClient(client), opts: opts}
+}
+
+func (b *Blobs) objectKey(key string) string { return b.opts.Prefix + key }
+
+// Put uploads the object with its content type. S3 writes are atomic: a
+// failed Put leaves no object.
+func (b *Blobs) Put(ctx context.Context, key, contentType string, r io.Reader, size int64) error {
+	if !photo.ValidKey(key) {
+		return fmt.Errorf("s3: invalid key %q", key)
+	}
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(b.opts.Bucket),
+		Key:           aws.String(b.objectKey(key)),
+		Body:          r,
+		ContentLength: aws.Int64(size),
+		ContentType:   aws.String(contentType),
+		CacheControl:  aws.String("public, max-age=31536000, immutable"),
+	})
+	if err != nil {
+		return fmt.Errorf("s3 put: %w", err)
+	}
+	return nil
+}
+
+// Open streams the object.
+func (b *Blobs) Open(ctx context.Context, key string) (io.ReadCloser, string, error) {
+	if !photo.ValidKey(key) {
+		return nil, "", photo.ErrNotFound
+	}
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(b.opts.Bucket),
+		Key:    aws.String(b.objectKey(key)),
+	})
+	if isNotFound(err) {
+		return nil, "", photo.ErrNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("s3 get: %w", err)
+	}
+	return out.Body, aws.ToString(out.ContentType), nil
+}
+
+// Delete removes the object.
+func (b *Blobs) Delete(ctx context.Context, key string) error {
+	if !photo.ValidKey(key) {
+		return nil
+	}
+	_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(b.opts.Bucket),
+		Key:    aws.String(b.objectKey(key)),
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("s3 delete: %w", err)
+	}
+	return nil
+}
+
+// URL presigns a GET, or joins the CDN base URL. Presigning is local
+// computation: no request leaves the server.
+func (b *Blobs) URL(ctx context.Context, key string) (string, error) {
+	if b.opts.CDNBaseURL != "" {
+		return strings.TrimSuffix(b.opts.CDNBaseURL, "/") + "/" + b.objectKey(key), nil
+	}
+	req, err := b.presign.PresignGetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(b.opts.Bucket),
+		Key:    aws.String(b.objectKey(key)),
+	}, s3.WithPresignExpires(b.opts.PresignExpiry))
+	if err != nil {
+		return "", fmt.Errorf("s3 presign: %w", err)
+	}
+	return req.URL, nil
+}
+
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return true
+		}
+	}
+	return false
+}
