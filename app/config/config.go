@@ -81,12 +81,12 @@ type Config struct {
 	PageCache        string
 	PageCacheTTL     time.Duration
 
-	Latency          time.Duration
-	LatencyFile      string
-	LatencySSMParam  string
-	LatencyPoll      time.Duration
-	ShutdownDrain    time.Duration
-	ShutdownTimeout  time.Duration
+	Latency         time.Duration
+	LatencyFile     string
+	LatencySSMParam string
+	LatencyPoll     time.Duration
+	ShutdownDrain   time.Duration
+	ShutdownTimeout time.Duration
 }
 
 // Setting describes one environment variable.

@@ -1,0 +1,264 @@
+// Package conformance holds one test suite per store interface. Every
+// implementation runs the same suite, so the disk and cloud versions of a
+// store behave alike.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"webdemo/app/photo"
+)
+
+func newKey(t *testing.T, contentType string) string {
+	t.Helper()
+	key, err := photo.NewKey(contentType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// Metadata tests a photo.Metadata. open returns an empty store.
+func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
+	ctx := context.Background()
+	t.Run("empty store lists nothing", func(t *testing.T) {
+		got, err := open(t).Latest(ctx, 10)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("Latest = %v, %v; want none", got, err)
+		}
+	})
+	t.Run("round trip keeps every field", func(t *testing.T) {
+		store := open(t)
+		when := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("x", 3600))
+		in := photo.Photo{Username: "Zoë <b>&", Key: newKey(t, "image/png"), ContentType: "image/png", CreatedAt: when}
+		added, err := store.Add(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added.ID == 0 {
+			t.Fatal("Add returned no ID")
+		}
+		got, err := store.Latest(ctx, 10)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Latest = %v, %v", got, err)
+		}
+		want := in
+		want.ID = added.ID
+		want.CreatedAt = when.UTC().Truncate(time.Microsecond)
+		if got[0] != want {
+			t.Fatalf("got %+v\nwant %+v", got[0], want)
+		}
+	})
+	t.Run("latest is newest first and limited", func(t *testing.T) {
+		store := open(t)
+		var keys []string
+		for i := range 5 {
+			key := newKey(t, "image/jpeg")
+			keys = append(keys, key)
+			_, err := store.Add(ctx, photo.Photo{Username: fmt.Sprint("user", i), Key: key, ContentType: "image/jpeg"})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := store.Latest(ctx, 3)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("Latest(3) = %d photos, %v", len(got), err)
+		}
+		for i, p := range got {
+			if want := keys[4-i]; p.Key != want {
+				t.Errorf("photo %d = %s, want %s", i, p.Key, want)
+			}
+		}
+	})
+	t.Run("a duplicate key is refused", func(t *testing.T) {
+		store := open(t)
+		p := photo.Photo{Username: "a", Key: newKey(t, "image/gif"), ContentType: "image/gif"}
+		if _, err := store.Add(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Add(ctx, p); err == nil {
+			t.Fatal("second Add of the same key succeeded")
+		}
+	})
+	t.Run("an invalid key is refused", func(t *testing.T) {
+		store := open(t)
+		if _, err := store.Add(ctx, photo.Photo{Username: "a", Key: "../../etc/passwd", ContentType: "image/png"}); err == nil {
+			t.Fatal("Add accepted a path as a key")
+		}
+		if got, _ := store.Latest(ctx, 10); len(got) != 0 {
+			t.Fatalf("store holds %v after a refused Add", got)
+		}
+	})
+	t.Run("ping", func(t *testing.T) {
+		if err := open(t).Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Blobs tests a photo.Blobs. open returns an empty store.
+func Blobs(t *testing.T, open func(t *testing.T) photo.Blobs) {
+	ctx := context.Background()
+	t.Run("round trip", func(t *testing.T) {
+		store := open(t)
+		key := newKey(t, "image/webp")
+		data := bytes.Repeat([]byte("webp"), 1000)
+		if err := store.Put(ctx, key, "image/webp", bytes.NewReader(data), int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		body, contentType, err := store.Open(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		got, err := io.ReadAll(body)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read back %d bytes, %v; want %d bytes", len(got), err, len(data))
+		}
+		if contentType != "image/webp" {
+			t.Fatalf("content type %q, want image/webp", contentType)
+		}
+		url, err := store.URL(ctx, key)
+		if err != nil || !strings.Contains(url, key) {
+			t.Fatalf("URL = %q, %v; want a URL naming the key", url, err)
+		}
+	})
+	t.Run("missing and invalid keys are not found", func(t *testing.T) {
+		store := open(t)
+		for _, key := range []string{newKey(t, "image/png"), "../secret", "..%2fsecret", "", "x.png", "/etc/passwd"} {
+			if _, _, err := store.Open(ctx, key); !errors.Is(err, photo.ErrNotFound) {
+				t.Errorf("Open(%q) = %v, want ErrNotFound", key, err)
+			}
+		}
+	})
+	t.Run("an invalid key cannot be written", func(t *testing.T) {
+		store := open(t)
+		if err := store.Put(ctx, "../escape.png", "image/png", strings.NewReader("x"), 1); err == nil {
+			t.Fatal("Put accepted a path as a key")
+		}
+	})
+	t.Run("a failed put leaves nothing", func(t *testing.T) {
+		store := open(t)
+		key := newKey(t, "image/png")
+		broken := io.MultiReader(strings.NewReader("half an image"), iotest.ErrReader(errors.New("connection reset")))
+		if err := store.Put(ctx, key, "image/png", broken, 100); err == nil {
+			t.Fatal("Put succeeded with a failing reader")
+		}
+		if _, _, err := store.Open(ctx, key); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("after a failed Put, Open = %v; want ErrNotFound", err)
+		}
+	})
+	t.Run("delete is idempotent", func(t *testing.T) {
+		store := open(t)
+		key := newKey(t, "image/gif")
+		if err := store.Put(ctx, key, "image/gif", strings.NewReader("GIF89a"), 6); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := store.Delete(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := store.Open(ctx, key); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("after Delete, Open = %v; want ErrNotFound", err)
+		}
+	})
+}
+
+// Cache tests a photo.Cache. open returns an empty cache.
+func Cache(t *testing.T, open func(t *testing.T) photo.Cache) {
+	ctx := context.Background()
+	t.Run("miss, set, get, delete", func(t *testing.T) {
+		cache := open(t)
+		if _, err := cache.Get(ctx, "k"); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("Get on empty cache = %v, want ErrNotFound", err)
+		}
+		if err := cache.Set(ctx, "k", []byte("<li>v</li>"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cache.Get(ctx, "k"); err != nil || string(got) != "<li>v</li>" {
+			t.Fatalf("Get = %q, %v", got, err)
+		}
+		if err := cache.Set(ctx, "k", []byte("v2"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cache.Get(ctx, "k"); err != nil || string(got) != "v2" {
+			t.Fatalf("Get after overwrite = %q, %v", got, err)
+		}
+		for range 2 {
+			if err := cache.Delete(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := cache.Get(ctx, "k"); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("Get after Delete = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("entries expire", func(t *testing.T) {
+		cache := open(t)
+		if err := cache.Set(ctx, "short", []byte("v"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2100 * time.Millisecond)
+		if _, err := cache.Get(ctx, "short"); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("Get after the TTL = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// Sessions tests an scs.Store. open returns an empty store.
+func Sessions(t *testing.T, open func(t *testing.T) scs.Store) {
+	t.Run("find, commit, overwrite, delete", func(t *testing.T) {
+		store := open(t)
+		if _, found, err := store.Find("token-a"); found || err != nil {
+			t.Fatalf("Find on empty store = %v, %v", found, err)
+		}
+		expiry := time.Now().Add(time.Hour)
+		for _, value := range []string{"one", "two"} {
+			if err := store.Commit("token-a", []byte(value), expiry); err != nil {
+				t.Fatal(err)
+			}
+			if got, found, err := store.Find("token-a"); !found || err != nil || string(got) != value {
+				t.Fatalf("Find = %q, %v, %v; want %q", got, found, err, value)
+			}
+		}
+		for range 2 {
+			if err := store.Delete("token-a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, found, _ := store.Find("token-a"); found {
+			t.Fatal("session found after Delete")
+		}
+	})
+	t.Run("long lifetimes are kept", func(t *testing.T) {
+		// memcached reads expirations over 30 days as Unix times; a store
+		// that passed 60 days through would lose the session at once.
+		store := open(t)
+		if err := store.Commit("token-long", []byte("v"), time.Now().Add(60*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, err := store.Find("token-long"); !found || err != nil {
+			t.Fatalf("Find = %v, %v; want found", found, err)
+		}
+	})
+	t.Run("expired sessions are gone", func(t *testing.T) {
+		store := open(t)
+		if err := store.Commit("token-old", []byte("v"), time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := store.Find("token-old"); found {
+			t.Fatal("expired session found")
+		}
+	})
+}

@@ -1,0 +1,140 @@
+// Package testenv connects tests to the real services that scripts/test.sh
+// installs and starts: MariaDB, memcached and an S3-compatible endpoint.
+//
+// A test whose service is missing is skipped on a developer's machine and
+// fails when CI=true, so CI can never pass by skipping.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/go-sql-driver/mysql"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// Missing skips the test, or fails it under CI.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and a required service is missing: "+format, args...)
+	}
+	t.Skipf("service missing (run scripts/test.sh to start it): "+format, args...)
+}
+
+func getenv(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// RandomName returns prefix plus 12 random hex digits, for databases,
+// buckets and key prefixes that keep tests apart.
+func RandomName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// MySQLAdminDSN is the DSN of a user allowed to create webdemo_test_*
+// databases. scripts/test.sh creates that user.
+func MySQLAdminDSN() string {
+	return getenv("TEST_MYSQL_DSN", "webdemo_test:webdemo_test@tcp(127.0.0.1:3306)/")
+}
+
+// MySQLDatabase creates a fresh, empty database, dropped when the test ends,
+// and returns a DSN for it.
+func MySQLDatabase(t testing.TB) *mysql.Config {
+	t.Helper()
+	admin, err := sql.Open("mysql", MySQLAdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		Missing(t, "MariaDB at %s: %v", MySQLAdminDSN(), err)
+	}
+	name := RandomName("webdemo_test_")
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec("DROP DATABASE " + name) })
+	cfg, err := mysql.ParseDSN(MySQLAdminDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DBName = name
+	return cfg
+}
+
+// MemcachedAddr returns the address of a running memcached.
+func MemcachedAddr(t testing.TB) string {
+	t.Helper()
+	addr := getenv("TEST_MEMCACHED", "127.0.0.1:11211")
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		Missing(t, "memcached at %s: %v", addr, err)
+	}
+	_ = conn.Close()
+	return addr
+}
+
+// S3 is an S3-compatible endpoint served over HTTP, with one empty bucket.
+type S3 struct {
+	Endpoint string
+	Bucket   string
+	Client   *s3.Client
+}
+
+// Dummy keys: the fake endpoint checks nothing, and no real key may ever
+// appear in this repository.
+const fakeAccessKey, fakeSecretKey = "webdemo-test", "webdemo-test"
+
+// NewS3Client returns a real aws-sdk-go-v2 client for an S3-compatible
+// endpoint, with path-style addressing.
+func NewS3Client(endpoint string) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(fakeAccessKey, fakeSecretKey, ""),
+	})
+}
+
+// FakeS3 serves gofakes3 on a loopback port for the test's lifetime and
+// creates a bucket in it.
+func FakeS3(t testing.TB) *S3 {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	s := &S3{Endpoint: srv.URL, Bucket: RandomName("webdemo-test-"), Client: NewS3Client(srv.URL)}
+	if _, err := s.Client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Credentials returns the environment the app's AWS SDK reads, pointing at
+// the fake keys, for tests that run the whole app against FakeS3.
+func Credentials() map[string]string {
+	return map[string]string{
+		"AWS_ACCESS_KEY_ID":     fakeAccessKey,
+		"AWS_SECRET_ACCESS_KEY": fakeSecretKey,
+		"AWS_REGION":            "us-east-1",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+}

@@ -1,0 +1,77 @@
+package s3blob_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"webdemo/app/internal/conformance"
+	"webdemo/app/internal/testenv"
+	"webdemo/app/photo"
+	"webdemo/app/s3blob"
+)
+
+func TestBlobs(t *testing.T) {
+	conformance.Blobs(t, func(t *testing.T) photo.Blobs {
+		fake := testenv.FakeS3(t)
+		return s3blob.New(fake.Client, s3blob.Options{Bucket: fake.Bucket, Prefix: "uploads/", PresignExpiry: time.Hour})
+	})
+}
+
+// Objects land under the prefix with their content type, and the presigned
+// URL fetches them with no credentials.
+func TestPrefixContentTypeAndPresignedURL(t *testing.T) {
+	ctx := context.Background()
+	fake := testenv.FakeS3(t)
+	store := s3blob.New(fake.Client, s3blob.Options{Bucket: fake.Bucket, Prefix: "uploads/", PresignExpiry: time.Hour})
+	key, _ := photo.NewKey("image/png")
+	if err := store.Put(ctx, key, "image/png", strings.NewReader("png bytes"), 9); err != nil {
+		t.Fatal(err)
+	}
+	head, err := fake.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(fake.Bucket), Key: aws.String("uploads/" + key)})
+	if err != nil {
+		t.Fatalf("object not under the prefix: %v", err)
+	}
+	if got := aws.ToString(head.ContentType); got != "image/png" {
+		t.Fatalf("stored content type %q, want image/png", got)
+	}
+	url, err := store.URL(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(url, "X-Amz-Signature=") || !strings.Contains(url, "X-Amz-Expires=3600") {
+		t.Fatalf("URL %q is not presigned for an hour", url)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET presigned URL: %s", resp.Status)
+	}
+}
+
+func TestCDNBaseURL(t *testing.T) {
+	store := s3blob.New(testenv.NewS3Client("http://127.0.0.1:1"), s3blob.Options{Bucket: "b", Prefix: "uploads/", CDNBaseURL: "https://cdn.example.com/"})
+	got, err := store.URL(context.Background(), "0123456789abcdef0123456789abcdef.jpg")
+	if want := "https://cdn.example.com/uploads/0123456789abcdef0123456789abcdef.jpg"; err != nil || got != want {
+		t.Fatalf("URL = %q, %v; want %q", got, err, want)
+	}
+}
+
+// An unreachable endpoint is an error, not a panic or a silent success.
+func TestUnreachableEndpoint(t *testing.T) {
+	store := s3blob.New(testenv.NewS3Client("http://127.0.0.1:1"), s3blob.Options{Bucket: "b"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	key, _ := photo.NewKey("image/png")
+	if err := store.Put(ctx, key, "image/png", strings.NewReader("x"), 1); err == nil {
+		t.Fatal("Put to an unreachable endpoint succeeded")
+	}
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs (with apt-get, when missing) and starts the services the tests and
+# the local cluster need, all on loopback: MariaDB, memcached, plus any extra
+# Debian packages named as arguments (haproxy, chromium, shellcheck).
+#
+# Usage: scripts/services.sh [extra-package ...]
+# Prints nothing on success beyond what it did. Safe to run again.
+set -euo pipefail
+
+MEMCACHED_ADDR=${MEMCACHED_ADDR:-127.0.0.1:11211}
+
+# package name -> command it provides
+declare -A provides=([mariadb-server]=mariadbd [memcached]=memcached [haproxy]=haproxy
+	[chromium]=chromium [shellcheck]=shellcheck)
+
+missing=()
+for pkg in mariadb-server memcached "$@"; do
+	cmd=${provides[$pkg]:-$pkg}
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "Installing ${missing[*]} with apt-get…"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	else
+		echo "Missing packages: ${missing[*]}. Install them (Debian: sudo apt-get install ${missing[*]}) and run this again." >&2
+		exit 1
+	fi
+fi
+
+# MariaDB: the packaged service, which listens on 127.0.0.1 only.
+if ! mariadb-admin --user=root ping >/dev/null 2>&1; then
+	echo "Starting MariaDB…"
+	if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/mariadb ]; then
+		service mariadb start >/dev/null
+	else
+		mysqld_safe --bind-address=127.0.0.1 >/dev/null 2>&1 &
+	fi
+	for _ in $(seq 60); do
+		mariadb-admin --user=root ping >/dev/null 2>&1 && break
+		sleep 0.5
+	done
+	mariadb-admin --user=root ping >/dev/null
+fi
+
+# The test user may create and drop only webdemo_test_* databases; the local
+# cluster's user owns only the webdemo_local database.
+mariadb --user=root <<'SQL'
+CREATE USER IF NOT EXISTS 'webdemo_test'@'localhost' IDENTIFIED BY 'webdemo_test';
+CREATE USER IF NOT EXISTS 'webdemo_test'@'127.0.0.1' IDENTIFIED BY 'webdemo_test';
+GRANT ALL ON `webdemo\_test\_%`.* TO 'webdemo_test'@'localhost';
+GRANT ALL ON `webdemo\_test\_%`.* TO 'webdemo_test'@'127.0.0.1';
+SQL
+
+# memcached: our own daemon on loopback, TCP only.
+host=${MEMCACHED_ADDR%:*} port=${MEMCACHED_ADDR##*:}
+if ! (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+	echo "Starting memcached on $MEMCACHED_ADDR…"
+	memcached -d -u nobody -l "$host" -p "$port" -U 0 -m 128
+	for _ in $(seq 40); do
+		(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
+		sleep 0.25
+	done
+fi
