@@ -10,7 +10,9 @@ import (
 // save the session; the front page only reads it, and only when the visitor
 // has a cookie. Every POST passes cross-origin (CSRF) protection.
 func (s *Server) routes() http.Handler {
-	r := mux.NewRouter()
+	// SkipClean: a path such as /images/../x must not be redirected
+	// elsewhere; it simply matches no route.
+	r := mux.NewRouter().SkipClean(true)
 	r.Handle("/", s.readSession(http.HandlerFunc(s.handleIndex))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/login", s.sessions.LoadAndSave(http.HandlerFunc(s.handleLogin))).Methods(http.MethodPost)
 	r.Handle("/logout", s.sessions.LoadAndSave(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
