@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/go-sql-driver/mysql"
 
 	"webdemo/app/cloud"
 	"webdemo/app/config"
@@ -76,6 +77,7 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 			}
 			opts.Credentials = cloud.SecretCredentials(secretsmanager.NewFromConfig(a), cfg.MySQLSecretARN, time.Minute)
 		}
+		_ = mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 		store, err := sqldb.OpenMySQL(opts)
 		if err != nil {
 			return nil, err
@@ -115,13 +117,13 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		b.sessions = store
 		b.closers = append(b.closers, func() error { store.StopCleanup(); return nil })
 	case config.SessionsMemcached:
-		b.sessions = memcached.NewSessions(mc, "webdemo:session:")
+		b.sessions = memcached.NewSessions(mc, cfg.MemcachedPrefix+"session:")
 	}
 	switch cfg.PageCache {
 	case config.CacheMemory:
 		b.cache = memory.NewCache()
 	case config.CacheMemcached:
-		b.cache = memcached.NewCache(mc, "webdemo:")
+		b.cache = memcached.NewCache(mc, cfg.MemcachedPrefix+"cache:")
 	}
 	b.closers = append(b.closers, mc.Close)
 

@@ -77,6 +77,7 @@ type Config struct {
 
 	Sessions         string
 	MemcachedServers []string
+	MemcachedPrefix  string
 	CookieSecure     bool
 	PageCache        string
 	PageCacheTTL     time.Duration
@@ -163,6 +164,8 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.Sessions }, allowed: []string{SessionsMemory, SessionsMemcached}},
 	{Name: "MEMCACHED_SERVERS", Levels: "1–4", Doc: "Comma-separated host:port list for sessions and the page cache.",
 		field: func(c *Config) any { return &c.MemcachedServers }},
+	{Name: "MEMCACHED_PREFIX", Levels: "1–4", Doc: "Prefix of every memcached key, so several sites can share one cluster.",
+		field: func(c *Config) any { return &c.MemcachedPrefix }},
 	{Name: "COOKIE_SECURE", Levels: "HTTPS", Doc: "Mark the session cookie Secure; set when the site is served over HTTPS.",
 		field: func(c *Config) any { return &c.CookieSecure }},
 	{Name: "PAGE_CACHE", Levels: "4", Doc: "Front-page cache: off, memory (one server) or memcached (shared).",
@@ -202,6 +205,7 @@ func Default() Config {
 		S3Prefix:        "uploads/",
 		S3PresignExpiry: 10 * time.Hour,
 		Sessions:        SessionsMemory,
+		MemcachedPrefix: "webdemo:",
 		PageCache:       CacheOff,
 		PageCacheTTL:    time.Minute,
 		LatencyPoll:     10 * time.Second,
@@ -399,4 +403,20 @@ func (c Config) Environ() []string {
 		}
 	}
 	return out
+}
+
+// MarkdownTable renders Settings as the README's table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Setting | Default | Levels | What it does |\n|---|---|---|---|\n")
+	for _, s := range Settings {
+		def := s.Default()
+		if def == "" {
+			def = "—"
+		} else {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, def, s.Levels, strings.ReplaceAll(s.Doc, "|", `\|`))
+	}
+	return b.String()
 }

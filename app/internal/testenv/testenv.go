@@ -10,9 +10,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io"
 	"net"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,13 +130,86 @@ func FakeS3(t testing.TB) *S3 {
 	return s
 }
 
-// Credentials returns the environment the app's AWS SDK reads, pointing at
-// the fake keys, for tests that run the whole app against FakeS3.
+// Credentials returns the process environment the app's AWS SDK reads: the
+// fake keys, and no instance metadata, for tests that run the whole app
+// against FakeS3.
 func Credentials() map[string]string {
 	return map[string]string{
-		"AWS_ACCESS_KEY_ID":     fakeAccessKey,
-		"AWS_SECRET_ACCESS_KEY": fakeSecretKey,
-		"AWS_REGION":            "us-east-1",
+		"AWS_ACCESS_KEY_ID":         fakeAccessKey,
+		"AWS_SECRET_ACCESS_KEY":     fakeSecretKey,
+		"AWS_REGION":                "us-east-1",
 		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+}
+
+// Proxy forwards TCP connections to a target until it is taken down, to
+// simulate a service outage and its recovery without touching the service.
+type Proxy struct {
+	Addr   string
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]struct{}
+}
+
+// NewProxy listens on a loopback port and forwards to target.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() { _ = ln.Close(); p.SetDown(true) })
+	go p.serve()
+	return p
+}
+
+// SetDown cuts every open connection and refuses new ones, or lets them
+// through again.
+func (p *Proxy) SetDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+func (p *Proxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (p *Proxy) serve() {
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			server, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+			if err != nil || !p.track(client, server) {
+				_ = client.Close()
+				if server != nil {
+					_ = server.Close()
+				}
+				return
+			}
+			go func() { _, _ = io.Copy(server, client); _ = server.Close() }()
+			_, _ = io.Copy(client, server)
+			_ = client.Close()
+		}()
 	}
 }

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"webdemo/app/internal/testenv"
+)
+
+// logBuffer collects the app's log output and lets a test wait for a line.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor returns the first match of pattern's group 1 in the log.
+func (b *logBuffer) waitFor(t *testing.T, pattern string) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(b.String()); m != nil {
+			return m[len(m)-1]
+		}
+	}
+	t.Fatalf("log never matched %q:\n%s", pattern, b.String())
+	return ""
+}
+
+// instance is one running app.
+type instance struct {
+	URL  string
+	log  *logBuffer
+	stop func() error
+}
+
+// start runs the app with env (over a private data directory) and waits
+// until it listens.
+func start(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	full := map[string]string{
+		"ADDR":        "127.0.0.1:0",
+		"SQLITE_PATH": filepath.Join(dir, "webdemo.db"),
+		"UPLOAD_DIR":  filepath.Join(dir, "uploads"),
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	logs := &logBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return full[k] }, logs) }()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Errorf("run did not return after cancel")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case err := <-done:
+		t.Fatalf("run returned at start: %v\n%s", err, logs)
+	default:
+	}
+	return &instance{URL: logs.waitFor(t, `msg=listening url=(http://\S+)`), log: logs, stop: stop}
+}
+
+// browser is a client with cookies that does not follow redirects.
+func browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func send(t *testing.T, c *http.Client, method, target, contentType string, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func getPage(t *testing.T, c *http.Client, target string) (int, string) {
+	return send(t, c, http.MethodGet, target, "", nil)
+}
+
+func login(t *testing.T, c *http.Client, base, name string) int {
+	status, _ := send(t, c, http.MethodPost, base+"/login", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"name": {name}}.Encode()))
+	return status
+}
+
+func uploadPNG(t *testing.T, c *http.Client, base string, img []byte) int {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, _ := w.CreateFormFile("photo", "photo.png")
+	_, _ = part.Write(img)
+	_ = w.Close()
+	status, _ := send(t, c, http.MethodPost, base+"/upload", w.FormDataContentType(), &body)
+	return status
+}
+
+func testPNG(t *testing.T, shade uint8) []byte {
+	img := image.NewGray(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = shade + uint8(i)
+	}
+	img.Set(0, 0, color.Gray{Y: shade})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+var imageKey = regexp.MustCompile(`[0-9a-f]{32}\.png`)
+
+func TestZeroSetupDefault(t *testing.T) {
+	app := start(t, nil)
+	c := browser()
+	if status, page := getPage(t, c, app.URL+"/"); status != http.StatusOK || !strings.Contains(page, "web-demo photos") {
+		t.Fatalf("GET / = %d", status)
+	}
+	if login(t, c, app.URL, "ada") != http.StatusSeeOther || uploadPNG(t, c, app.URL, testPNG(t, 1)) != http.StatusSeeOther {
+		t.Fatal("login or upload failed on the default configuration")
+	}
+	_, page := getPage(t, c, app.URL+"/")
+	key := imageKey.FindString(page)
+	if key == "" {
+		t.Fatal("upload not listed")
+	}
+	if status, body := getPage(t, c, app.URL+"/images/"+key); status != http.StatusOK || body != string(testPNG(t, 1)) {
+		t.Fatalf("image = %d", status)
+	}
+	if err := app.stop(); err != nil {
+		t.Fatalf("run returned %v on shutdown", err)
+	}
+}
+
+func TestBadSettingsStopTheStart(t *testing.T) {
+	for env, want := range map[string]string{
+		"STORAGE=ftp":           "STORAGE: \"ftp\" is not one of disk, s3",
+		"LATENCY=-1s":           "LATENCY: ",
+		"SESSIONS=memcached":    "MEMCACHED_SERVERS: required",
+		"MAX_UPLOAD_BYTES=lots": "MAX_UPLOAD_BYTES: ",
+		"ADDR=127.0.0.1:99999":  "ADDR: ",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		err := run(context.Background(), nil, func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		}, io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %v, want one line starting %q", env, err, want)
+		}
+	}
+}
+
+// Two servers sharing MariaDB, memcached and one S3 endpoint: the tutorial's
+// level 4 on one machine.
+func TestTwoInstancesShareEverything(t *testing.T) {
+	db := testenv.MySQLDatabase(t)
+	mc := testenv.MemcachedAddr(t)
+	s3 := testenv.FakeS3(t)
+	env := map[string]string{
+		"DB_DRIVER":         "mysql",
+		"MYSQL_DSN":         db.FormatDSN(),
+		"STORAGE":           "s3",
+		"S3_BUCKET":         s3.Bucket,
+		"S3_ENDPOINT":       s3.Endpoint,
+		"S3_PATH_STYLE":     "true",
+		"S3_PREFIX":         testenv.RandomName("uploads-") + "/",
+		"SESSIONS":          "memcached",
+		"PAGE_CACHE":        "memcached",
+		"MEMCACHED_SERVERS": mc,
+		"MEMCACHED_PREFIX":  testenv.RandomName("test:") + ":",
+	}
+	// The AWS SDK reads its credentials from the process environment.
+	for k, v := range testenv.Credentials() {
+		t.Setenv(k, v)
+	}
+	env["AWS_REGION"] = "us-east-1"
+	a := start(t, with(env, "INSTANCE_NAME", "web-a"))
+	b := start(t, with(env, "INSTANCE_NAME", "web-b"))
+	c := browser()
+
+	if login(t, c, a.URL, "ada") != http.StatusSeeOther {
+		t.Fatal("login on A failed")
+	}
+	_, pageB := getPage(t, c, b.URL+"/")
+	if !strings.Contains(pageB, `<strong id="user">ada</strong>`) || !strings.Contains(pageB, "web-b") {
+		t.Fatal("the session from A is not valid on B")
+	}
+	// Warm B's cache, then upload through A: B must see it at once.
+	getPage(t, c, b.URL+"/")
+	img := testPNG(t, 7)
+	if uploadPNG(t, c, a.URL, img) != http.StatusSeeOther {
+		t.Fatal("upload on A failed")
+	}
+	_, pageB = getPage(t, c, b.URL+"/")
+	key := imageKey.FindString(pageB)
+	if key == "" || !strings.Contains(pageB, `id="db-line"`) {
+		t.Fatal("B does not list A's upload after invalidation")
+	}
+	if _, again := getPage(t, c, b.URL+"/"); strings.Contains(again, `id="db-line"`) || !strings.Contains(again, key) {
+		t.Fatal("B's next page should be a cache hit showing the upload")
+	}
+	if status, body := getPage(t, c, b.URL+"/images/"+key); status != http.StatusOK || body != string(img) {
+		t.Fatalf("B serves A's upload: %d, %d bytes", status, len(body))
+	}
+	src := regexp.MustCompile(`<img src="([^"]+)"`).FindStringSubmatch(pageB)
+	if src == nil || !strings.HasPrefix(src[1], s3.Endpoint) {
+		t.Fatalf("image URL %v is not a presigned S3 URL", src)
+	}
+	if status, body := getPage(t, http.DefaultClient, strings.ReplaceAll(src[1], "&amp;", "&")); status != http.StatusOK || body != string(img) {
+		t.Fatalf("presigned URL = %d", status)
+	}
+}
+
+func with(env map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range env {
+		if key != k {
+			out[key] = val
+		}
+	}
+	return out
+}
+
+func TestDatabaseOutageAndRecovery(t *testing.T) {
+	db := testenv.MySQLDatabase(t)
+	proxy := testenv.NewProxy(t, db.Addr)
+	db.Addr = proxy.Addr
+	app := start(t, map[string]string{"DB_DRIVER": "mysql", "MYSQL_DSN": db.FormatDSN()})
+	c := browser()
+	waitStatus(t, c, app.URL+"/readyz", http.StatusOK)
+
+	proxy.SetDown(true)
+	status, page := getPage(t, c, app.URL+"/")
+	if status != http.StatusServiceUnavailable || !strings.Contains(page, "database is unavailable") {
+		t.Fatalf("front page with the database down = %d", status)
+	}
+	waitStatus(t, c, app.URL+"/readyz", http.StatusServiceUnavailable)
+
+	proxy.SetDown(false)
+	waitStatus(t, c, app.URL+"/", http.StatusOK)
+	waitStatus(t, c, app.URL+"/readyz", http.StatusOK)
+}
+
+func TestDatabaseDownAtStart(t *testing.T) {
+	db := testenv.MySQLDatabase(t)
+	proxy := testenv.NewProxy(t, db.Addr)
+	proxy.SetDown(true)
+	db.Addr = proxy.Addr
+	app := start(t, map[string]string{"DB_DRIVER": "mysql", "MYSQL_DSN": db.FormatDSN()})
+	c := browser()
+	if status, _ := getPage(t, c, app.URL+"/"); status != http.StatusServiceUnavailable {
+		t.Fatalf("front page before the database is up = %d", status)
+	}
+	app.log.waitFor(t, `msg="database not ready; retrying"()`)
+	proxy.SetDown(false)
+	waitStatus(t, c, app.URL+"/", http.StatusOK)
+}
+
+func TestMemcachedOutage(t *testing.T) {
+	proxy := testenv.NewProxy(t, testenv.MemcachedAddr(t))
+	app := start(t, map[string]string{"SESSIONS": "memcached", "PAGE_CACHE": "memcached", "MEMCACHED_SERVERS": proxy.Addr,
+		"MEMCACHED_PREFIX": testenv.RandomName("test:") + ":"})
+	c := browser()
+	if login(t, c, app.URL, "ada") != http.StatusSeeOther || uploadPNG(t, c, app.URL, testPNG(t, 3)) != http.StatusSeeOther {
+		t.Fatal("login or upload failed with memcached up")
+	}
+	proxy.SetDown(true)
+	status, page := getPage(t, c, app.URL+"/")
+	if status != http.StatusOK || !imageKey.MatchString(page) || !strings.Contains(page, `id="db-line"`) {
+		t.Fatalf("front page with memcached down = %d; want the list from the database", status)
+	}
+	status, page = send(t, c, http.MethodPost, app.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(page, "Sessions are unavailable") {
+		t.Fatalf("logout with memcached down = %d", status)
+	}
+}
+
+func waitStatus(t *testing.T, c *http.Client, target string, want int) {
+	t.Helper()
+	var got int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, _ = getPage(t, c, target); got == want {
+			return
+		}
+	}
+	t.Fatalf("GET %s stayed %d, want %d", target, got, want)
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	app := start(t, map[string]string{"LATENCY": "700ms", "SHUTDOWN_DRAIN": "200ms"})
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(app.URL + "/")
+		if err != nil {
+			result <- 0
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is now sleeping in the handler
+	stopped := make(chan error, 1)
+	go func() { stopped <- app.stop() }()
+	app.log.waitFor(t, `msg="shutting down"()`)
+	if status, _ := getPage(t, browser(), app.URL+"/healthz"); status != http.StatusServiceUnavailable {
+		t.Errorf("healthz while draining = %d, want 503", status)
+	}
+	if status := <-result; status != http.StatusOK {
+		t.Fatalf("in-flight request got %d, want 200", status)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+}
+
+func TestLatencyFileChangesWhileRunning(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "latency")
+	if err := os.WriteFile(file, []byte("0"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := start(t, map[string]string{"LATENCY_FILE": file, "LATENCY_POLL": "1s"})
+	if err := os.WriteFile(file, []byte("0.4"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app.log.waitFor(t, `msg="latency changed" from=0s to=400ms()`)
+	began := time.Now()
+	if status, _ := getPage(t, browser(), app.URL+"/"); status != http.StatusOK {
+		t.Fatalf("GET / = %d", status)
+	}
+	if took := time.Since(began); took < 400*time.Millisecond {
+		t.Fatalf("front page took %v with a 400ms latency", took)
+	}
+}
