@@ -113,9 +113,9 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	mc := memcached.NewClient(cfg.MemcachedServers...)
 	switch cfg.Sessions {
 	case config.SessionsMemory:
-		store := memstore.NewWithCleanupInterval(time.Minute)
-		b.sessions = store
-		b.closers = append(b.closers, func() error { store.StopCleanup(); return nil })
+		// Lives as long as the process; scs's StopCleanup is racy, so it is
+		// never called.
+		b.sessions = memstore.NewWithCleanupInterval(time.Minute)
 	case config.SessionsMemcached:
 		b.sessions = memcached.NewSessions(mc, cfg.MemcachedPrefix+"session:")
 	}

@@ -2,7 +2,6 @@ package memory_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
@@ -20,8 +19,8 @@ func TestCache(t *testing.T) {
 // the memcached store.
 func TestSessions(t *testing.T) {
 	conformance.Sessions(t, func(t *testing.T) scs.Store {
-		store := memstore.NewWithCleanupInterval(time.Minute)
-		t.Cleanup(store.StopCleanup)
-		return store
+		// Without the cleanup goroutine: scs's StopCleanup races with its
+		// start. Find checks expiry either way.
+		return memstore.NewWithCleanupInterval(0)
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/mux"
 	_ "golang.org/x/image/webp"
 
@@ -42,6 +43,42 @@ func (s *Server) readSession(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
 	})
+}
+
+// loadSession loads the visitor's session for routes that act on it. If
+// the store is down the request fails with a clear message.
+func (s *Server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			s.sessionError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// saveSession stores a changed session and sets or clears its cookie. It
+// runs before anything is written, so a store error can still become a
+// clean 503.
+func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	switch s.sessions.Status(ctx) {
+	case scs.Modified:
+		token, expiry, err := s.sessions.Commit(ctx)
+		if err != nil {
+			return err
+		}
+		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+	case scs.Destroyed:
+		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+	return nil
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
@@ -135,11 +172,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), sessionUserKey, name)
+	if err := s.saveSession(w, r); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	if err := s.saveSession(w, r); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}

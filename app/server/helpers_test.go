@@ -57,8 +57,8 @@ func newSite(t *testing.T, change func(*server.Deps, *server.Options)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := memstore.New()
-	t.Cleanup(func() { sessions.StopCleanup(); _ = meta.Close(); _ = blobs.Close() })
+	sessions := memstore.NewWithCleanupInterval(0) // no goroutine: StopCleanup races in scs
+	t.Cleanup(func() { _ = meta.Close(); _ = blobs.Close() })
 	deps := server.Deps{
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metadata:     meta,

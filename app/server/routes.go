@@ -6,17 +6,17 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routes lists every route in one place. Routes that change state load and
-// save the session; the front page only reads it, and only when the visitor
-// has a cookie. Every POST passes cross-origin (CSRF) protection.
+// routes lists every route in one place. Routes that act on the session
+// load it; the front page only reads it, and only when the visitor has a
+// cookie. Every POST passes cross-origin (CSRF) protection.
 func (s *Server) routes() http.Handler {
 	// SkipClean: a path such as /images/../x must not be redirected
 	// elsewhere; it simply matches no route.
 	r := mux.NewRouter().SkipClean(true)
 	r.Handle("/", s.readSession(http.HandlerFunc(s.handleIndex))).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/login", s.sessions.LoadAndSave(http.HandlerFunc(s.handleLogin))).Methods(http.MethodPost)
-	r.Handle("/logout", s.sessions.LoadAndSave(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
-	r.Handle("/upload", s.sessions.LoadAndSave(http.HandlerFunc(s.handleUpload))).Methods(http.MethodPost)
+	r.Handle("/login", s.loadSession(http.HandlerFunc(s.handleLogin))).Methods(http.MethodPost)
+	r.Handle("/logout", s.loadSession(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
+	r.Handle("/upload", s.loadSession(http.HandlerFunc(s.handleUpload))).Methods(http.MethodPost)
 	r.HandleFunc("/images/{key}", s.handleImage).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet, http.MethodHead)

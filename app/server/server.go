@@ -75,7 +75,6 @@ func New(deps Deps, opts Options) *Server {
 	s.sessions.Cookie.HttpOnly = true
 	s.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	s.sessions.Cookie.Secure = opts.CookieSecure
-	s.sessions.ErrorFunc = s.sessionError
 	s.handler = s.routes()
 	return s
 }
