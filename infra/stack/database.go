@@ -1,0 +1,77 @@
+package stack
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Database is RDS MySQL in the isolated subnets: encrypted, private, backed
+// up for 7 days, TLS required, and with its master password generated and
+// kept by RDS in Secrets Manager, so it never appears in state, config or
+// user-data.
+type Database struct {
+	pulumi.ResourceState
+
+	Instance  *rds.Instance
+	Address   pulumi.StringOutput
+	Port      pulumi.IntOutput
+	SecretArn pulumi.StringOutput
+}
+
+// databaseName is the schema the app uses.
+const databaseName = "webdemo"
+
+func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opts ...pulumi.ResourceOption) (*Database, error) {
+	db := &Database{}
+	if err := ctx.RegisterComponentResource("web-demo:infra:Database", name, db, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(db)
+	subnets, err := rds.NewSubnetGroup(ctx, name, &rds.SubnetGroupArgs{
+		SubnetIds: net.PrivateSubnetIDs, Description: pulumi.String("web-demo database, private subnets"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
+		Family:      pulumi.String("mysql8.0"),
+		Description: pulumi.String("web-demo: TLS required"),
+		Parameters: rds.ParameterGroupParameterArray{
+			&rds.ParameterGroupParameterArgs{Name: pulumi.String("require_secure_transport"), Value: pulumi.String("1")},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	db.Instance, err = rds.NewInstance(ctx, name, &rds.InstanceArgs{
+		Engine:                   pulumi.String("mysql"),
+		EngineVersion:            pulumi.String("8.0"),
+		InstanceClass:            pulumi.String(s.DBInstanceClass),
+		AllocatedStorage:         pulumi.Int(20),
+		StorageType:              pulumi.String("gp3"),
+		StorageEncrypted:         pulumi.Bool(true),
+		DbName:                   pulumi.String(databaseName),
+		Username:                 pulumi.String("webdemo_admin"),
+		ManageMasterUserPassword: pulumi.Bool(true),
+		DbSubnetGroupName:        subnets.Name,
+		ParameterGroupName:       params.Name,
+		VpcSecurityGroupIds:      pulumi.StringArray{net.DatabaseSG.ID()},
+		PubliclyAccessible:       pulumi.Bool(false),
+		MultiAz:                  pulumi.Bool(s.MultiAz),
+		BackupRetentionPeriod:    pulumi.Int(7),
+		AutoMinorVersionUpgrade:  pulumi.Bool(true),
+		CopyTagsToSnapshot:       pulumi.Bool(true),
+		DeletionProtection:       pulumi.Bool(s.DeletionProtection),
+		// Read from state at destroy time, so it must be set at up time.
+		SkipFinalSnapshot: pulumi.Bool(true),
+		ApplyImmediately:  pulumi.Bool(true),
+		Tags:              nameTag(ctx, "db"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	db.Address = db.Instance.Address
+	db.Port = db.Instance.Port
+	db.SecretArn = db.Instance.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	return db, ctx.RegisterResourceOutputs(db, pulumi.Map{"address": db.Address, "secretArn": db.SecretArn})
+}

@@ -1,0 +1,191 @@
+package stack
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Fleet runs the app: one instance (level 0), webCount instances behind the
+// load balancer (levels 1–2), or a launch template and an AutoScaling group
+// (levels 3–4). Every instance requires IMDSv2, has an encrypted root
+// volume, and is reached through Session Manager rather than SSH.
+type Fleet struct {
+	pulumi.ResourceState
+
+	Instances []*ec2.Instance
+	Template  *ec2.LaunchTemplate
+	Group     *autoscaling.Group
+}
+
+// FleetInputs are what the fleet runs on.
+type FleetInputs struct {
+	Network  *Network
+	Identity *Identity
+	// UserData is the rendered boot script.
+	UserData pulumi.StringOutput
+	// LoadBalancer is nil at level 0.
+	LoadBalancer *LoadBalancer
+}
+
+// amiParameter is AWS's public SSM parameter for the latest Amazon Linux 2023.
+func amiParameter(arch string) string {
+	return "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-" + arch
+}
+
+const rootVolumeGiB = 8
+
+func newFleet(ctx *pulumi.Context, name string, s Settings, in FleetInputs, opts ...pulumi.ResourceOption) (*Fleet, error) {
+	f := &Fleet{}
+	if err := ctx.RegisterComponentResource("web-demo:infra:Fleet", name, f, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(f)
+	arch, _ := s.Arch()
+	ami, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: amiParameter(arch)}, pulumi.Parent(f))
+	if err != nil {
+		return nil, fmt.Errorf("look up the Amazon Linux 2023 AMI: %w", err)
+	}
+	var keyName pulumi.StringPtrInput
+	if s.SSHKeyName != "" {
+		keyName = pulumi.String(s.SSHKeyName)
+	}
+	if s.Features.AutoScaling {
+		err = f.autoScaled(ctx, name, s, in, ami.Value, keyName, parent)
+	} else {
+		err = f.instances(ctx, name, s, in, ami.Value, keyName, parent)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{})
+}
+
+// instances creates one instance at level 0, or webCount behind the load
+// balancer, spread over both zones. A new AMI does not replace them (its
+// id is ignored after creation); new user-data does.
+func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
+	count := 1
+	if s.Features.LoadBalancer {
+		count = s.WebCount
+	}
+	for i := range count {
+		instanceName := fmt.Sprintf("%s-%d", name, i)
+		instance, err := ec2.NewInstance(ctx, instanceName, &ec2.InstanceArgs{
+			Ami:                     pulumi.String(ami),
+			InstanceType:            pulumi.String(s.InstanceType),
+			SubnetId:                in.Network.PublicSubnetIDs[i%len(in.Network.PublicSubnetIDs)],
+			VpcSecurityGroupIds:     pulumi.StringArray{in.Network.AppSG.ID()},
+			IamInstanceProfile:      in.Identity.Profile.Name,
+			KeyName:                 keyName,
+			UserData:                in.UserData,
+			UserDataReplaceOnChange: pulumi.Bool(true),
+			Monitoring:              pulumi.Bool(true),
+			MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
+				HttpEndpoint:            pulumi.String("enabled"),
+				HttpTokens:              pulumi.String("required"),
+				HttpPutResponseHopLimit: pulumi.Int(1),
+			},
+			RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+				Encrypted:  pulumi.Bool(true),
+				VolumeType: pulumi.String("gp3"),
+				VolumeSize: pulumi.Int(rootVolumeGiB),
+			},
+			Tags: nameTag(ctx, fmt.Sprintf("web-%d", i)),
+		}, parent, pulumi.IgnoreChanges([]string{"ami"}))
+		if err != nil {
+			return err
+		}
+		f.Instances = append(f.Instances, instance)
+		if in.LoadBalancer != nil {
+			if _, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
+				TargetGroupArn: in.LoadBalancer.TargetGroup.Arn,
+				TargetId:       instance.ID(),
+				Port:           pulumi.Int(httpPort),
+			}, parent); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Boot and warm-up times for health checks and scaling.
+const (
+	healthCheckGraceSeconds = 300
+	instanceWarmupSeconds   = 120
+)
+
+// autoScaled creates the launch template and the AutoScaling group. The
+// group pins the template's real latest version (not "$Latest"), so a new
+// app or config makes a new version and an instance refresh rolls the
+// fleet; scaling's changes to the desired capacity are left alone.
+func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
+	var err error
+	f.Template, err = ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
+		ImageId:             pulumi.String(ami),
+		InstanceType:        pulumi.String(s.InstanceType),
+		KeyName:             keyName,
+		VpcSecurityGroupIds: pulumi.StringArray{in.Network.AppSG.ID()},
+		IamInstanceProfile:  &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: in.Identity.Profile.Arn},
+		// A launch template takes its user-data base64-encoded.
+		UserData: in.UserData.ApplyT(func(script string) string {
+			return base64.StdEncoding.EncodeToString([]byte(script))
+		}).(pulumi.StringOutput),
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Monitoring:           &ec2.LaunchTemplateMonitoringArgs{Enabled: pulumi.Bool(true)},
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
+			DeviceName: pulumi.String("/dev/xvda"),
+			Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+				Encrypted:           pulumi.String("true"),
+				VolumeType:          pulumi.String("gp3"),
+				VolumeSize:          pulumi.Int(rootVolumeGiB),
+				DeleteOnTermination: pulumi.String("true"),
+			},
+		}},
+		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
+			ResourceType: pulumi.String("instance"), Tags: nameTag(ctx, "web"),
+		}},
+	}, parent, pulumi.IgnoreChanges([]string{"imageId"}))
+	if err != nil {
+		return err
+	}
+	f.Group, err = autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
+		MinSize:                pulumi.Int(s.MinSize),
+		MaxSize:                pulumi.Int(s.MaxSize),
+		DesiredCapacity:        pulumi.Int(s.DesiredSize),
+		VpcZoneIdentifiers:     in.Network.PublicSubnetIDs,
+		TargetGroupArns:        pulumi.StringArray{in.LoadBalancer.TargetGroup.Arn},
+		HealthCheckType:        pulumi.String("ELB"),
+		HealthCheckGracePeriod: pulumi.Int(healthCheckGraceSeconds),
+		DefaultInstanceWarmup:  pulumi.Int(instanceWarmupSeconds),
+		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
+			Id: f.Template.ID(),
+			Version: f.Template.LatestVersion.ApplyT(func(v int) string {
+				return strconv.Itoa(v)
+			}).(pulumi.StringOutput),
+		},
+		InstanceRefresh: &autoscaling.GroupInstanceRefreshArgs{
+			Strategy: pulumi.String("Rolling"),
+			Preferences: &autoscaling.GroupInstanceRefreshPreferencesArgs{
+				MinHealthyPercentage: pulumi.Int(50),
+				InstanceWarmup:       pulumi.String(strconv.Itoa(instanceWarmupSeconds)),
+			},
+		},
+		Tags: autoscaling.GroupTagArray{&autoscaling.GroupTagArgs{
+			Key: pulumi.String("Project"), Value: pulumi.String("web-demo"), PropagateAtLaunch: pulumi.Bool(true),
+		}},
+	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}))
+	return err
+}

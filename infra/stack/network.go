@@ -1,0 +1,220 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Network is a VPC across two availability zones: public subnets for the
+// load balancer and instances, isolated subnets (no route out) for the
+// database, cache and EFS, and no NAT gateways to pay for. It also holds
+// the security groups, so every allowed path is listed in this file.
+type Network struct {
+	pulumi.ResourceState
+
+	VpcID            pulumi.IDOutput
+	PublicSubnetIDs  pulumi.StringArray
+	PrivateSubnetIDs pulumi.StringArray
+
+	// Security groups; nil where the level does not need them.
+	LoadBalancerSG *ec2.SecurityGroup
+	AppSG          *ec2.SecurityGroup
+	DatabaseSG     *ec2.SecurityGroup
+	CacheSG        *ec2.SecurityGroup
+	FilesSG        *ec2.SecurityGroup
+}
+
+const (
+	httpPort      = 80
+	httpsPort     = 443
+	sshPort       = 22
+	mysqlPort     = 3306
+	memcachedPort = 11211
+	nfsPort       = 2049
+)
+
+func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.ResourceOption) (*Network, error) {
+	n := &Network{}
+	if err := ctx.RegisterComponentResource("web-demo:infra:Network", name, n, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(n)
+
+	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(n))
+	if err != nil {
+		return nil, err
+	}
+	if len(zones.Names) < 2 {
+		return nil, fmt.Errorf("network: the region has %d available zones; an ALB and a database need 2", len(zones.Names))
+	}
+
+	vpcRes, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String("10.0.0.0/16"),
+		EnableDnsHostnames: pulumi.Bool(true),
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               nameTag(ctx, "vpc"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	n.VpcID = vpcRes.ID()
+	igw, err := ec2.NewInternetGateway(ctx, name, &ec2.InternetGatewayArgs{VpcId: vpcRes.ID(), Tags: nameTag(ctx, "igw")}, parent)
+	if err != nil {
+		return nil, err
+	}
+	public, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
+		VpcId:  vpcRes.ID(),
+		Routes: ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()}},
+		Tags:   nameTag(ctx, "public"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// The private route table has no route out: only the VPC is reachable.
+	private, err := ec2.NewRouteTable(ctx, name+"-private", &ec2.RouteTableArgs{VpcId: vpcRes.ID(), Tags: nameTag(ctx, "private")}, parent)
+	if err != nil {
+		return nil, err
+	}
+	for i, zone := range zones.Names[:2] {
+		for _, tier := range []struct {
+			kind     string
+			cidr     string
+			publicIP bool
+			table    *ec2.RouteTable
+			ids      *pulumi.StringArray
+		}{
+			{"public", fmt.Sprintf("10.0.%d.0/24", i), true, public, &n.PublicSubnetIDs},
+			{"private", fmt.Sprintf("10.0.%d.0/24", 10+i), false, private, &n.PrivateSubnetIDs},
+		} {
+			subnetName := fmt.Sprintf("%s-%s-%d", name, tier.kind, i)
+			subnet, err := ec2.NewSubnet(ctx, subnetName, &ec2.SubnetArgs{
+				VpcId:               vpcRes.ID(),
+				CidrBlock:           pulumi.String(tier.cidr),
+				AvailabilityZone:    pulumi.String(zone),
+				MapPublicIpOnLaunch: pulumi.Bool(tier.publicIP),
+				Tags:                nameTag(ctx, fmt.Sprintf("%s-%s", tier.kind, zone)),
+			}, parent)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
+				SubnetId: subnet.ID(), RouteTableId: tier.table.ID(),
+			}, parent); err != nil {
+				return nil, err
+			}
+			*tier.ids = append(*tier.ids, subnet.ID().ToStringOutput())
+		}
+	}
+
+	if err := n.securityGroups(ctx, name, s, vpcRes.ID(), parent); err != nil {
+		return nil, err
+	}
+	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{"vpcId": vpcRes.ID()})
+}
+
+// securityGroups opens only what each level needs. Only the load balancer
+// (or the level-0 instance) accepts traffic from outside; the database,
+// cache and file system accept only the app's group.
+func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, vpcID pulumi.IDOutput, parent pulumi.ResourceOption) error {
+	group := func(role, description string) (*ec2.SecurityGroup, error) {
+		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
+			VpcId: vpcID, Description: pulumi.String(description), Tags: nameTag(ctx, role),
+		}, parent)
+	}
+	var err error
+	if n.AppSG, err = group("app", "web-demo app servers"); err != nil {
+		return err
+	}
+	f := s.Features
+	var rules []rule
+	if f.LoadBalancer {
+		if n.LoadBalancerSG, err = group("lb", "web-demo load balancer"); err != nil {
+			return err
+		}
+		rules = append(rules,
+			rule{"lb", n.LoadBalancerSG, httpPort, fromCidr(s.AllowedCidr), "HTTP from allowedCidr"},
+			rule{"app", n.AppSG, httpPort, fromGroup(n.LoadBalancerSG), "HTTP from the load balancer"})
+		if s.CertificateArn != "" {
+			rules = append(rules, rule{"lb", n.LoadBalancerSG, httpsPort, fromCidr(s.AllowedCidr), "HTTPS from allowedCidr"})
+		}
+		if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-lb-to-app", &vpc.SecurityGroupEgressRuleArgs{
+			SecurityGroupId: n.LoadBalancerSG.ID(), IpProtocol: pulumi.String("tcp"),
+			FromPort: pulumi.Int(httpPort), ToPort: pulumi.Int(httpPort),
+			ReferencedSecurityGroupId: n.AppSG.ID(), Description: pulumi.String("to the app servers"),
+		}, parent); err != nil {
+			return err
+		}
+	} else {
+		rules = append(rules, rule{"app", n.AppSG, httpPort, fromCidr(s.AllowedCidr), "HTTP from allowedCidr"})
+	}
+	if s.SSHKeyName != "" {
+		rules = append(rules, rule{"app", n.AppSG, sshPort, fromCidr(s.SSHCidr), "SSH from sshCidr"})
+	}
+	// The app reaches package mirrors, AWS APIs and S3 over the internet
+	// gateway, since there is no NAT gateway.
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-app-out", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId: n.AppSG.ID(), IpProtocol: pulumi.String("-1"), CidrIpv4: pulumi.String("0.0.0.0/0"),
+		Description: pulumi.String("AWS APIs, packages, and the VPC's own services"),
+	}, parent); err != nil {
+		return err
+	}
+	if f.ManagedDatabase {
+		if n.DatabaseSG, err = group("db", "web-demo database"); err != nil {
+			return err
+		}
+		rules = append(rules, rule{"db", n.DatabaseSG, mysqlPort, fromGroup(n.AppSG), "MySQL from the app"})
+	}
+	if f.UsesCache() {
+		if n.CacheSG, err = group("cache", "web-demo memcached"); err != nil {
+			return err
+		}
+		rules = append(rules, rule{"cache", n.CacheSG, memcachedPort, fromGroup(n.AppSG), "memcached from the app"})
+	}
+	if f.SharedFiles {
+		if n.FilesSG, err = group("efs", "web-demo shared uploads"); err != nil {
+			return err
+		}
+		rules = append(rules, rule{"efs", n.FilesSG, nfsPort, fromGroup(n.AppSG), "NFS from the app"})
+	}
+	for _, r := range rules {
+		if err := r.create(ctx, fmt.Sprintf("%s-%s-%d", name, r.role, r.port), parent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rule is one TCP ingress rule: a port on a group, from a CIDR or a group.
+type rule struct {
+	role        string
+	on          *ec2.SecurityGroup
+	port        int
+	from        source
+	description string
+}
+
+type source struct {
+	cidr  string
+	group *ec2.SecurityGroup
+}
+
+func fromCidr(cidr string) source           { return source{cidr: cidr} }
+func fromGroup(g *ec2.SecurityGroup) source { return source{group: g} }
+
+func (r rule) create(ctx *pulumi.Context, name string, parent pulumi.ResourceOption) error {
+	args := &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId: r.on.ID(), IpProtocol: pulumi.String("tcp"),
+		FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port), Description: pulumi.String(r.description),
+	}
+	if r.from.group != nil {
+		args.ReferencedSecurityGroupId = r.from.group.ID()
+	} else {
+		args.CidrIpv4 = pulumi.String(r.from.cidr)
+	}
+	_, err := vpc.NewSecurityGroupIngressRule(ctx, name, args, parent)
+	return err
+}

@@ -1,0 +1,222 @@
+// Package stack is the web-demo Pulumi program: one component per file
+// (network, storage, database, cache, identity, load balancer, fleet,
+// alarms), assembled here for the level in the stack's configuration.
+package stack
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"webdemo/infra/level"
+)
+
+// Options are the program's seams.
+type Options struct {
+	// BuildApp builds the app for a GOARCH. Tests pass a stand-in so they
+	// need not cross-compile.
+	BuildApp func(goarch string) (Artifact, error)
+}
+
+// Program returns the Pulumi program.
+func Program(opts Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		outputs, err := Build(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for name, value := range outputs {
+			ctx.Export(name, value)
+		}
+		return nil
+	}
+}
+
+// shutdownDrain is how long a stopping app fails its health check before
+// closing: two 10 s health checks' worth, so the ALB has stopped sending.
+const shutdownDrain = 20 * time.Second
+
+// Build creates the configured level's resources and returns the stack's
+// outputs.
+func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
+	s, err := LoadSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := s.Features
+	_, goarch := s.Arch()
+	artifact, err := opts.BuildApp(goarch)
+	if err != nil {
+		return nil, err
+	}
+	region, err := aws.GetRegion(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+
+	network, err := newNetwork(ctx, "network", s)
+	if err != nil {
+		return nil, err
+	}
+	storage, err := newStorage(ctx, "storage", s, network, artifact)
+	if err != nil {
+		return nil, err
+	}
+	// One parameter sets the simulated latency for the whole fleet; the app
+	// polls it, so a change needs no redeploy.
+	latency, err := ssm.NewParameter(ctx, "latency", &ssm.ParameterArgs{
+		Type:        pulumi.String("String"),
+		Value:       pulumi.String(s.Latency.String()),
+		Description: pulumi.String("web-demo: simulated front-page delay, polled by every server"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	grants := Grants{
+		ArtifactObjectArn: pulumi.Sprintf("%s/%s", storage.ArtifactBucket.Arn, artifact.Key()),
+		LatencyParamArn:   latency.Arn,
+	}
+	outputs := pulumi.Map{
+		"level":            pulumi.Int(s.Level),
+		"artifactBucket":   storage.ArtifactBucket.Bucket,
+		"latencyParameter": latency.Name,
+	}
+
+	var database *Database
+	if f.ManagedDatabase {
+		if database, err = newDatabase(ctx, "database", s, network); err != nil {
+			return nil, err
+		}
+		grants.DBSecretArn = database.SecretArn
+		outputs["dbEndpoint"] = database.Instance.Endpoint
+		outputs["dbSecretArn"] = database.SecretArn
+	}
+	var cache *Cache
+	if f.UsesCache() {
+		if cache, err = newCache(ctx, "cache", s, network); err != nil {
+			return nil, err
+		}
+		outputs["cacheEndpoint"] = cache.Endpoint
+	}
+	if storage.Uploads != nil {
+		grants.UploadsBucketArn = storage.Uploads.Arn
+		outputs["uploadsBucket"] = storage.Uploads.Bucket
+	}
+	if storage.Files != nil {
+		grants.FileSystemArn = storage.Files.Arn
+		outputs["fileSystemId"] = storage.Files.ID()
+	}
+	identity, err := newIdentity(ctx, "app", grants)
+	if err != nil {
+		return nil, err
+	}
+
+	var balancer *LoadBalancer
+	if f.LoadBalancer {
+		if balancer, err = newLoadBalancer(ctx, "web", s, network); err != nil {
+			return nil, err
+		}
+		outputs["url"] = balancer.URL
+	}
+
+	userData := bootScript(s, region.Name, artifact, storage, latency, database, cache)
+	fleet, err := newFleet(ctx, "web", s, FleetInputs{Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer})
+	if err != nil {
+		return nil, err
+	}
+	if f.AutoScaling {
+		alarms, err := newAlarms(ctx, "scaling", s, fleet, balancer)
+		if err != nil {
+			return nil, err
+		}
+		outputs["autoScalingGroup"] = fleet.Group.Name
+		outputs["alarms"] = pulumi.StringArray{alarms.HighLatency.Name, alarms.LowLatency.Name}
+	} else {
+		ids := pulumi.StringArray{}
+		for _, instance := range fleet.Instances {
+			ids = append(ids, instance.ID().ToStringOutput())
+		}
+		outputs["instanceIds"] = ids
+		outputs["sessionManager"] = pulumi.Sprintf("aws ssm start-session --target %s", fleet.Instances[0].ID())
+		if balancer == nil {
+			outputs["url"] = pulumi.Sprintf("http://%s", fleet.Instances[0].PublicDns)
+		}
+	}
+	return outputs, nil
+}
+
+// bootScript renders the user-data once every endpoint is known. The app's
+// settings come from level.AppConfig, the same code the local cluster uses.
+func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter,
+	database *Database, cache *Cache) pulumi.StringOutput {
+	empty := pulumi.String("").ToStringOutput()
+	dbHost, dbSecret, cacheEndpoint, bucket, fileSystem := empty, empty, empty, empty, empty
+	dbPort := pulumi.Int(0).ToIntOutput()
+	if database != nil {
+		dbHost, dbPort, dbSecret = database.Address, database.Port, database.SecretArn
+	}
+	if cache != nil {
+		cacheEndpoint = cache.Endpoint
+	}
+	if storage.Uploads != nil {
+		bucket = storage.Uploads.Bucket
+	}
+	if storage.Files != nil {
+		fileSystem = storage.Files.ID().ToStringOutput()
+	}
+	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem).
+		ApplyT(func(v []any) (string, error) {
+			artifactBucket, param, host, port, secret := v[0].(string), v[1].(string), v[2].(string), v[3].(int), v[4].(string)
+			memcached, uploads, files := v[5].(string), v[6].(string), v[7].(string)
+			endpoints := level.Endpoints{
+				Addr:          fmt.Sprintf(":%d", httpPort),
+				EC2:           true,
+				Region:        region,
+				LatencyParam:  param,
+				CookieSecure:  s.CertificateArn != "",
+				Bucket:        uploads,
+				UploadDir:     localUploadDir,
+				MySQLPort:     3306,
+				MySQLMaxConns: 20,
+			}
+			if s.Features.LoadBalancer {
+				endpoints.ShutdownDrain = shutdownDrain
+			}
+			if s.Features.SharedFiles {
+				endpoints.UploadDir = filesUploadDir
+			}
+			if memcached != "" {
+				endpoints.MemcachedServers = []string{memcached}
+			}
+			if s.Features.LocalDatabase {
+				endpoints.MySQLHost, endpoints.MySQLUser = "127.0.0.1", "webdemo"
+			} else {
+				endpoints.MySQLHost, endpoints.MySQLPort = host, port
+				endpoints.MySQLSecretARN, endpoints.MySQLTLSCAFile = secret, rdsCAPath
+			}
+			app, err := level.AppConfig(s.Features, endpoints)
+			if err != nil {
+				return "", fmt.Errorf("app settings for level %d: %w", s.Level, err)
+			}
+			app.S3Prefix = uploadsPrefix
+			return Boot{
+				Level:          s.Level,
+				Region:         region,
+				ArtifactBucket: artifactBucket,
+				ArtifactKey:    artifact.Key(),
+				ArtifactSHA256: artifact.SHA256,
+				App:            app,
+				LocalDatabase:  s.Features.LocalDatabase,
+				FileSystemID:   files,
+				RDSCABundle:    s.Features.ManagedDatabase,
+			}.Render()
+		}).(pulumi.StringOutput)
+}
+
+// nameTag gives a resource a console name that says which stack owns it.
+func nameTag(ctx *pulumi.Context, role string) pulumi.StringMap {
+	return pulumi.StringMap{"Name": pulumi.String(fmt.Sprintf("web-demo-%s-%s", ctx.Stack(), role))}
+}

@@ -1,0 +1,217 @@
+package stack
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	appconfig "webdemo/app/config"
+	"webdemo/infra/level"
+)
+
+// Settings is the stack's configuration (namespace web-demo), with defaults
+// filled in and every value checked.
+type Settings struct {
+	Level    int
+	Features level.Features
+
+	InstanceType    string
+	DBInstanceClass string
+	CacheNodeType   string
+	MinSize         int
+	DesiredSize     int
+	MaxSize         int
+	WebCount        int
+
+	Latency          time.Duration
+	ScaleOutLatency  float64
+	ScaleInLatency   float64
+	ScaleOutCooldown int
+
+	AllowedCidr    string
+	SSHKeyName     string
+	SSHCidr        string
+	CertificateArn string
+
+	MultiAz            bool
+	DeletionProtection bool
+	UnsharedState      bool
+}
+
+// Defaults are the cheapest sensible Graviton sizes and the tutorial's
+// scaling thresholds.
+var Defaults = Settings{
+	InstanceType:     "t4g.micro",
+	DBInstanceClass:  "db.t4g.micro",
+	CacheNodeType:    "cache.t4g.micro",
+	MinSize:          2,
+	DesiredSize:      2,
+	MaxSize:          4,
+	WebCount:         2,
+	ScaleOutLatency:  1,
+	ScaleInLatency:   0.5,
+	ScaleOutCooldown: 300,
+	AllowedCidr:      "0.0.0.0/0",
+}
+
+// settingError names the key and what is allowed, in one line.
+func settingError(key, format string, args ...any) error {
+	return fmt.Errorf("web-demo:%s: %s", key, fmt.Sprintf(format, args...))
+}
+
+// LoadSettings reads and checks the stack's configuration.
+func LoadSettings(ctx *pulumi.Context) (Settings, error) {
+	cfg := config.New(ctx, "web-demo")
+	s := Defaults
+	var err error
+	text := func(key string, into *string) {
+		if v := cfg.Get(key); v != "" {
+			*into = v
+		}
+	}
+	number := func(key string, into *int) {
+		raw := cfg.Get(key)
+		if raw == "" || err != nil {
+			return
+		}
+		n, convErr := strconv.Atoi(raw)
+		if convErr != nil {
+			err = settingError(key, "%q is not a whole number", raw)
+			return
+		}
+		*into = n
+	}
+	decimal := func(key string, into *float64) {
+		raw := cfg.Get(key)
+		if raw == "" || err != nil {
+			return
+		}
+		f, convErr := strconv.ParseFloat(raw, 64)
+		if convErr != nil || f <= 0 {
+			err = settingError(key, "%q is not a number of seconds > 0", raw)
+			return
+		}
+		*into = f
+	}
+	flag := func(key string, into *bool) {
+		raw := cfg.Get(key)
+		if raw == "" || err != nil {
+			return
+		}
+		b, convErr := strconv.ParseBool(raw)
+		if convErr != nil {
+			err = settingError(key, "%q is not true or false", raw)
+			return
+		}
+		*into = b
+	}
+
+	if cfg.Get("level") == "" {
+		return s, settingError("level", "is required: set it with `pulumi config set web-demo:level 0` (0 to %d)", level.Max)
+	}
+	number("level", &s.Level)
+	text("instanceType", &s.InstanceType)
+	text("dbInstanceClass", &s.DBInstanceClass)
+	text("cacheNodeType", &s.CacheNodeType)
+	number("minSize", &s.MinSize)
+	number("desiredSize", &s.DesiredSize)
+	number("maxSize", &s.MaxSize)
+	number("webCount", &s.WebCount)
+	decimal("scaleOutLatency", &s.ScaleOutLatency)
+	decimal("scaleInLatency", &s.ScaleInLatency)
+	number("scaleOutCooldown", &s.ScaleOutCooldown)
+	text("allowedCidr", &s.AllowedCidr)
+	text("sshKeyName", &s.SSHKeyName)
+	text("sshCidr", &s.SSHCidr)
+	text("certificateArn", &s.CertificateArn)
+	flag("multiAz", &s.MultiAz)
+	flag("deletionProtection", &s.DeletionProtection)
+	flag("unsharedState", &s.UnsharedState)
+	if err != nil {
+		return s, err
+	}
+	if raw := cfg.Get("latency"); raw != "" {
+		if s.Latency, err = appconfig.ParseDuration(raw); err != nil {
+			return s, settingError("latency", "%q is not a delay ≥ 0 such as 0, 1.5 or 200ms", raw)
+		}
+	}
+	return s, s.check()
+}
+
+var (
+	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	// A Graviton family has a "g" after its generation: t4g, m7g, c7gn.
+	gravitonPattern = regexp.MustCompile(`^[a-z]+\d+[a-z]*g[a-z]*\.`)
+)
+
+func (s *Settings) check() error {
+	var err error
+	if s.Features, err = level.For(s.Level, s.UnsharedState); err != nil {
+		if s.UnsharedState && s.Level >= 0 && s.Level <= level.Max {
+			return settingError("unsharedState", "applies only at level 1, not level %d", s.Level)
+		}
+		return settingError("level", "%d is not allowed: use 0 to %d", s.Level, level.Max)
+	}
+	for key, v := range map[string]string{"instanceType": s.InstanceType, "dbInstanceClass": s.DBInstanceClass, "cacheNodeType": s.CacheNodeType} {
+		if !instanceTypePattern.MatchString(v) {
+			return settingError(key, "%q is not an instance type such as t4g.micro", v)
+		}
+	}
+	switch {
+	case s.MinSize < 1:
+		return settingError("minSize", "%d is not allowed: at least 1", s.MinSize)
+	case s.MinSize > s.MaxSize:
+		return settingError("minSize", "%d is above maxSize %d: minSize ≤ desiredSize ≤ maxSize", s.MinSize, s.MaxSize)
+	case s.DesiredSize < s.MinSize || s.DesiredSize > s.MaxSize:
+		return settingError("desiredSize", "%d is outside minSize..maxSize (%d..%d)", s.DesiredSize, s.MinSize, s.MaxSize)
+	case s.MaxSize > 20:
+		return settingError("maxSize", "%d is more than this tutorial needs: at most 20", s.MaxSize)
+	case s.WebCount < 1 || s.WebCount > 10:
+		return settingError("webCount", "%d is not allowed: 1 to 10", s.WebCount)
+	case s.ScaleInLatency >= s.ScaleOutLatency:
+		return settingError("scaleInLatency", "%g s must be below scaleOutLatency %g s", s.ScaleInLatency, s.ScaleOutLatency)
+	case s.ScaleOutCooldown < 0:
+		return settingError("scaleOutCooldown", "%d is not allowed: seconds ≥ 0", s.ScaleOutCooldown)
+	}
+	if err := checkCidr("allowedCidr", s.AllowedCidr); err != nil {
+		return err
+	}
+	if s.SSHKeyName != "" {
+		if s.SSHCidr == "" {
+			return settingError("sshCidr", "is required with sshKeyName: the address range allowed to SSH, such as 203.0.113.7/32")
+		}
+		if err := checkCidr("sshCidr", s.SSHCidr); err != nil {
+			return err
+		}
+	} else if s.SSHCidr != "" {
+		return settingError("sshKeyName", "is required with sshCidr: SSH stays off without a key pair (use Session Manager)")
+	}
+	if s.CertificateArn != "" && !regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$`).MatchString(s.CertificateArn) {
+		return settingError("certificateArn", "%q is not an ACM certificate ARN", s.CertificateArn)
+	}
+	if s.CertificateArn != "" && !s.Features.LoadBalancer {
+		return settingError("certificateArn", "needs a load balancer: level 1 or above")
+	}
+	return nil
+}
+
+func checkCidr(key, raw string) error {
+	prefix, err := netip.ParsePrefix(raw)
+	if err != nil || !prefix.Addr().Is4() || prefix.Masked() != prefix {
+		return settingError(key, "%q is not an IPv4 CIDR block such as 203.0.113.0/24 or 0.0.0.0/0", raw)
+	}
+	return nil
+}
+
+// Arch is the instances' CPU architecture as AMIs and Go name it.
+func (s Settings) Arch() (ami, goarch string) {
+	if gravitonPattern.MatchString(s.InstanceType) {
+		return "arm64", "arm64"
+	}
+	return "x86_64", "amd64"
+}

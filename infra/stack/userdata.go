@@ -1,0 +1,191 @@
+package stack
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
+
+	appconfig "webdemo/app/config"
+)
+
+// Boot is what an instance's user-data needs: where the app is, and the
+// app's whole configuration for the level. It holds no secrets: the level-0
+// database password is made on the host, and RDS's is read at run time.
+type Boot struct {
+	Level          int
+	Region         string
+	ArtifactBucket string
+	ArtifactKey    string
+	ArtifactSHA256 string
+	App            appconfig.Config
+	// LocalDatabase installs MariaDB on the host (level 0).
+	LocalDatabase bool
+	// FileSystemID mounts EFS at filesMount (level 1).
+	FileSystemID string
+	// RDSCABundle fetches AWS's RDS CA bundle to rdsCAPath (levels 1–4).
+	RDSCABundle bool
+}
+
+// Paths on the instance.
+const (
+	filesMount     = "/mnt/uploads"
+	filesUploadDir = filesMount + "/photos"
+	localUploadDir = "/var/lib/webdemo/uploads"
+	rdsCAPath      = "/etc/webdemo/rds-ca.pem"
+	// rdsCAURL is AWS's global RDS CA bundle ("Using SSL/TLS" in the RDS docs).
+	rdsCAURL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+	// maxUserData is EC2's limit on decoded user-data.
+	maxUserData = 16 << 10
+)
+
+var bootTemplate = template.Must(template.New("boot").Parse(`#!/bin/bash
+# web-demo level {{.Level}}: installs and starts the app. Rendered by the Pulumi
+# program from the app's own settings code; it holds no secrets.
+set -euo pipefail
+exec > >(tee -a /var/log/webdemo-boot.log) 2>&1
+
+region='{{.Region}}'
+artifact='s3://{{.ArtifactBucket}}/{{.ArtifactKey}}'
+artifact_sha256='{{.ArtifactSHA256}}'
+
+retry() {
+	local n
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		"$@" && return 0
+		echo "attempt $n of: $* failed; retrying" >&2
+		sleep $((n * 3))
+	done
+	return 1
+}
+
+# The app, from the private artifact bucket through the instance role, and
+# refused unless its SHA-256 matches the one built.
+download=$(mktemp)
+retry aws s3 cp --region "$region" --only-show-errors "$artifact" "$download"
+echo "$artifact_sha256  $download" | sha256sum --check --quiet
+install -m 0755 "$download" /usr/local/bin/webdemo
+rm -f "$download"
+
+id webdemo >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin webdemo
+install -d -m 0755 /etc/webdemo
+
+# Settings, readable by root only; systemd hands them to the app.
+(umask 077 && cat > /etc/webdemo/env) <<'SETTINGS'
+{{range .Settings}}{{.}}
+{{end}}SETTINGS
+{{- if .RDSCABundle}}
+
+# RDS's certificate authority is not in the OS trust store.
+retry curl --fail --silent --show-error --location --output {{.RDSCAPath}} {{.RDSCAURL}}
+chmod 0644 {{.RDSCAPath}}
+{{- end}}
+{{- if .LocalDatabase}}
+
+# Level 0: MariaDB on this host, with a password made here, now.
+retry dnf install --assumeyes --quiet mariadb105-server
+systemctl enable --now mariadb
+password=$(openssl rand -hex 24)
+mysql --user=root <<SQL
+CREATE DATABASE IF NOT EXISTS {{.App.MySQLDatabase}};
+CREATE USER IF NOT EXISTS '{{.App.MySQLUser}}'@'localhost' IDENTIFIED BY '$password';
+CREATE USER IF NOT EXISTS '{{.App.MySQLUser}}'@'127.0.0.1' IDENTIFIED BY '$password';
+ALTER USER '{{.App.MySQLUser}}'@'localhost' IDENTIFIED BY '$password';
+ALTER USER '{{.App.MySQLUser}}'@'127.0.0.1' IDENTIFIED BY '$password';
+GRANT ALL ON {{.App.MySQLDatabase}}.* TO '{{.App.MySQLUser}}'@'localhost';
+GRANT ALL ON {{.App.MySQLDatabase}}.* TO '{{.App.MySQLUser}}'@'127.0.0.1';
+SQL
+echo "MYSQL_PASSWORD=$password" >> /etc/webdemo/env
+unset password
+{{- end}}
+{{- if .FileSystemID}}
+
+# Level 1: uploads on EFS, shared by every server, mounted over TLS with
+# the instance role.
+retry dnf install --assumeyes --quiet amazon-efs-utils
+mkdir -p {{.FilesMount}}
+grep -q '{{.FileSystemID}}' /etc/fstab || echo '{{.FileSystemID}}:/ {{.FilesMount}} efs _netdev,noresvport,tls,iam 0 0' >> /etc/fstab
+retry mount {{.FilesMount}}
+install -d -o webdemo -g webdemo -m 0750 {{.App.UploadDir}}
+{{- end}}
+
+cat > /etc/systemd/system/webdemo.service <<'UNIT'
+[Unit]
+Description=web-demo photo site
+Wants=network-online.target
+After=network-online.target remote-fs.target{{if .LocalDatabase}} mariadb.service{{end}}
+
+[Service]
+User=webdemo
+Group=webdemo
+EnvironmentFile=/etc/webdemo/env
+ExecStart=/usr/local/bin/webdemo
+StateDirectory=webdemo
+WorkingDirectory=/var/lib/webdemo
+Restart=always
+RestartSec=2
+TimeoutStopSec=60
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+{{- if .FileSystemID}}
+ReadWritePaths={{.FilesMount}}
+{{- end}}
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now webdemo.service
+echo "web-demo level {{.Level}} is running"
+`))
+
+// safeEnvValue needs no quoting in a systemd environment file.
+var safeEnvValue = regexp.MustCompile(`^[A-Za-z0-9_.,:/@!+=%-]*$`)
+
+// EnvLines renders the app's settings for a systemd environment file.
+func (b Boot) EnvLines() ([]string, error) {
+	var lines []string
+	for _, kv := range b.App.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.ContainsAny(value, "\n\r"):
+			return nil, fmt.Errorf("user-data: %s holds a line break", name)
+		case !safeEnvValue.MatchString(value):
+			value = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
+		}
+		lines = append(lines, name+"="+value)
+	}
+	return lines, nil
+}
+
+// Render returns the user-data script, refusing one over EC2's limit.
+func (b Boot) Render() (string, error) {
+	lines, err := b.EnvLines()
+	if err != nil {
+		return "", err
+	}
+	data := struct {
+		Boot
+		Settings                        []string
+		FilesMount, RDSCAPath, RDSCAURL string
+	}{b, lines, filesMount, rdsCAPath, rdsCAURL}
+	var buf bytes.Buffer
+	if err := bootTemplate.Execute(&buf, data); err != nil {
+		return "", err
+	}
+	if buf.Len() > maxUserData {
+		return "", fmt.Errorf("user-data is %d bytes; EC2 allows %d", buf.Len(), maxUserData)
+	}
+	return buf.String(), nil
+}
