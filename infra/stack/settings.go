@@ -144,7 +144,7 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 }
 
 var (
-	instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	instanceTypePattern = regexp.MustCompile(`^((db|cache)\.)?[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	// A Graviton family has a "g" after its generation: t4g, m7g, c7gn.
 	gravitonPattern = regexp.MustCompile(`^[a-z]+\d+[a-z]*g[a-z]*\.`)
 )
