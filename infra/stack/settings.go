@@ -111,9 +111,6 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 		*into = b
 	}
 
-	if cfg.Get("level") == "" {
-		return s, settingError("level", "is required: set it with `pulumi config set web-demo:level 0` (0 to %d)", level.Max)
-	}
 	number("level", &s.Level)
 	text("instanceType", &s.InstanceType)
 	text("dbInstanceClass", &s.DBInstanceClass)

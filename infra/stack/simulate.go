@@ -21,6 +21,8 @@ type Resource struct {
 	Name   string
 	Parent string // the parent's logical name; empty for the stack
 	Inputs resource.PropertyMap
+	// IgnoreChanges are the inputs Pulumi leaves alone after creation.
+	IgnoreChanges []string
 	// State is what the mock provider answered: inputs plus computed
 	// outputs such as ARNs.
 	State resource.PropertyMap
@@ -132,6 +134,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	defer m.mu.Unlock()
 	m.resources = append(m.resources, Resource{
 		Type: args.TypeToken, Name: args.Name, Parent: parentName(args), Inputs: args.Inputs, State: state,
+		IgnoreChanges: args.RegisterRPC.GetIgnoreChanges(),
 	})
 	return id, state, nil
 }
