@@ -3,9 +3,15 @@
 # the local cluster need, all on loopback: MariaDB, memcached, plus any extra
 # Debian packages named as arguments (haproxy, chromium, shellcheck).
 #
-# Usage: scripts/services.sh [extra-package ...]
+# Usage: scripts/services.sh [--install-only] [extra-package ...]
 # Prints nothing on success beyond what it did. Safe to run again.
 set -euo pipefail
+
+install_only=false
+if [ "${1:-}" = --install-only ]; then
+	install_only=true
+	shift
+fi
 
 MEMCACHED_ADDR=${MEMCACHED_ADDR:-127.0.0.1:11211}
 
@@ -29,6 +35,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		echo "Missing packages: ${missing[*]}. Install them (Debian: sudo apt-get install ${missing[*]}) and run this again." >&2
 		exit 1
 	fi
+fi
+
+if $install_only; then
+	exit 0
 fi
 
 # MariaDB: the packaged service, which listens on 127.0.0.1 only.
