@@ -3,14 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"webdemo/app/apptest"
 	"webdemo/app/internal/testenv"
 )
 
@@ -99,85 +94,21 @@ func start(t *testing.T, env map[string]string) *instance {
 	return &instance{URL: logs.waitFor(t, `msg=listening url=(http://\S+)`), log: logs, stop: stop}
 }
 
-// browser is a client with cookies that does not follow redirects.
-func browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{
-		Jar:           jar,
-		Timeout:       20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-func send(t *testing.T, c *http.Client, method, target, contentType string, body io.Reader) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, target, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func getPage(t *testing.T, c *http.Client, target string) (int, string) {
-	return send(t, c, http.MethodGet, target, "", nil)
-}
-
-func login(t *testing.T, c *http.Client, base, name string) int {
-	status, _ := send(t, c, http.MethodPost, base+"/login", "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"name": {name}}.Encode()))
-	return status
-}
-
-func uploadPNG(t *testing.T, c *http.Client, base string, img []byte) int {
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	part, _ := w.CreateFormFile("photo", "photo.png")
-	_, _ = part.Write(img)
-	_ = w.Close()
-	status, _ := send(t, c, http.MethodPost, base+"/upload", w.FormDataContentType(), &body)
-	return status
-}
-
-func testPNG(t *testing.T, shade uint8) []byte {
-	img := image.NewGray(image.Rect(0, 0, 16, 16))
-	for i := range img.Pix {
-		img.Pix[i] = shade + uint8(i)
-	}
-	img.Set(0, 0, color.Gray{Y: shade})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-var imageKey = regexp.MustCompile(`[0-9a-f]{32}\.png`)
-
 func TestZeroSetupDefault(t *testing.T) {
 	app := start(t, nil)
-	c := browser()
-	if status, page := getPage(t, c, app.URL+"/"); status != http.StatusOK || !strings.Contains(page, "web-demo photos") {
+	c := apptest.NewClient(t)
+	if status, page := c.Get(app.URL + "/"); status != http.StatusOK || !strings.Contains(page, "web-demo photos") {
 		t.Fatalf("GET / = %d", status)
 	}
-	if login(t, c, app.URL, "ada") != http.StatusSeeOther || uploadPNG(t, c, app.URL, testPNG(t, 1)) != http.StatusSeeOther {
+	if c.Login(app.URL, "ada") != http.StatusSeeOther || code(c.Upload(app.URL, apptest.PNG(t, 1))) != http.StatusSeeOther {
 		t.Fatal("login or upload failed on the default configuration")
 	}
-	_, page := getPage(t, c, app.URL+"/")
-	key := imageKey.FindString(page)
+	_, page := c.Get(app.URL + "/")
+	key := firstKey(page)
 	if key == "" {
 		t.Fatal("upload not listed")
 	}
-	if status, body := getPage(t, c, app.URL+"/images/"+key); status != http.StatusOK || body != string(testPNG(t, 1)) {
+	if status, body := c.Get(app.URL + "/images/" + key); status != http.StatusOK || body != string(apptest.PNG(t, 1)) {
 		t.Fatalf("image = %d", status)
 	}
 	if err := app.stop(); err != nil {
@@ -232,37 +163,37 @@ func TestTwoInstancesShareEverything(t *testing.T) {
 	env["AWS_REGION"] = "us-east-1"
 	a := start(t, with(env, "INSTANCE_NAME", "web-a"))
 	b := start(t, with(env, "INSTANCE_NAME", "web-b"))
-	c := browser()
+	c := apptest.NewClient(t)
 
-	if login(t, c, a.URL, "ada") != http.StatusSeeOther {
+	if c.Login(a.URL, "ada") != http.StatusSeeOther {
 		t.Fatal("login on A failed")
 	}
-	_, pageB := getPage(t, c, b.URL+"/")
+	_, pageB := c.Get(b.URL + "/")
 	if !strings.Contains(pageB, `<strong id="user">ada</strong>`) || !strings.Contains(pageB, "web-b") {
 		t.Fatal("the session from A is not valid on B")
 	}
 	// Warm B's cache, then upload through A: B must see it at once.
-	getPage(t, c, b.URL+"/")
-	img := testPNG(t, 7)
-	if uploadPNG(t, c, a.URL, img) != http.StatusSeeOther {
+	c.Get(b.URL + "/")
+	img := apptest.PNG(t, 7)
+	if code(c.Upload(a.URL, img)) != http.StatusSeeOther {
 		t.Fatal("upload on A failed")
 	}
-	_, pageB = getPage(t, c, b.URL+"/")
-	key := imageKey.FindString(pageB)
+	_, pageB = c.Get(b.URL + "/")
+	key := firstKey(pageB)
 	if key == "" || !strings.Contains(pageB, `id="db-line"`) {
 		t.Fatal("B does not list A's upload after invalidation")
 	}
-	if _, again := getPage(t, c, b.URL+"/"); strings.Contains(again, `id="db-line"`) || !strings.Contains(again, key) {
+	if _, again := c.Get(b.URL + "/"); strings.Contains(again, `id="db-line"`) || !strings.Contains(again, key) {
 		t.Fatal("B's next page should be a cache hit showing the upload")
 	}
-	if status, body := getPage(t, c, b.URL+"/images/"+key); status != http.StatusOK || body != string(img) {
+	if status, body := c.Get(b.URL + "/images/" + key); status != http.StatusOK || body != string(img) {
 		t.Fatalf("B serves A's upload: %d, %d bytes", status, len(body))
 	}
 	src := regexp.MustCompile(`<img src="([^"]+)"`).FindStringSubmatch(pageB)
 	if src == nil || !strings.HasPrefix(src[1], s3.Endpoint) {
 		t.Fatalf("image URL %v is not a presigned S3 URL", src)
 	}
-	if status, body := getPage(t, http.DefaultClient, strings.ReplaceAll(src[1], "&amp;", "&")); status != http.StatusOK || body != string(img) {
+	if status, body := apptest.NewClient(t).Get(strings.ReplaceAll(src[1], "&amp;", "&")); status != http.StatusOK || body != string(img) {
 		t.Fatalf("presigned URL = %d", status)
 	}
 }
@@ -282,11 +213,11 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 	proxy := testenv.NewProxy(t, db.Addr)
 	db.Addr = proxy.Addr
 	app := start(t, map[string]string{"DB_DRIVER": "mysql", "MYSQL_DSN": db.FormatDSN()})
-	c := browser()
+	c := apptest.NewClient(t)
 	waitStatus(t, c, app.URL+"/readyz", http.StatusOK)
 
 	proxy.SetDown(true)
-	status, page := getPage(t, c, app.URL+"/")
+	status, page := c.Get(app.URL + "/")
 	if status != http.StatusServiceUnavailable || !strings.Contains(page, "database is unavailable") {
 		t.Fatalf("front page with the database down = %d", status)
 	}
@@ -303,8 +234,8 @@ func TestDatabaseDownAtStart(t *testing.T) {
 	proxy.SetDown(true)
 	db.Addr = proxy.Addr
 	app := start(t, map[string]string{"DB_DRIVER": "mysql", "MYSQL_DSN": db.FormatDSN()})
-	c := browser()
-	if status, _ := getPage(t, c, app.URL+"/"); status != http.StatusServiceUnavailable {
+	c := apptest.NewClient(t)
+	if status, _ := c.Get(app.URL + "/"); status != http.StatusServiceUnavailable {
 		t.Fatalf("front page before the database is up = %d", status)
 	}
 	app.log.waitFor(t, `msg="database not ready; retrying"()`)
@@ -316,26 +247,26 @@ func TestMemcachedOutage(t *testing.T) {
 	proxy := testenv.NewProxy(t, testenv.MemcachedAddr(t))
 	app := start(t, map[string]string{"SESSIONS": "memcached", "PAGE_CACHE": "memcached", "MEMCACHED_SERVERS": proxy.Addr,
 		"MEMCACHED_PREFIX": testenv.RandomName("test:") + ":"})
-	c := browser()
-	if login(t, c, app.URL, "ada") != http.StatusSeeOther || uploadPNG(t, c, app.URL, testPNG(t, 3)) != http.StatusSeeOther {
+	c := apptest.NewClient(t)
+	if c.Login(app.URL, "ada") != http.StatusSeeOther || code(c.Upload(app.URL, apptest.PNG(t, 3))) != http.StatusSeeOther {
 		t.Fatal("login or upload failed with memcached up")
 	}
 	proxy.SetDown(true)
-	status, page := getPage(t, c, app.URL+"/")
-	if status != http.StatusOK || !imageKey.MatchString(page) || !strings.Contains(page, `id="db-line"`) {
+	status, page := c.Get(app.URL + "/")
+	if status != http.StatusOK || firstKey(page) == "" || !strings.Contains(page, `id="db-line"`) {
 		t.Fatalf("front page with memcached down = %d; want the list from the database", status)
 	}
-	status, page = send(t, c, http.MethodPost, app.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	status, page = c.Do(http.MethodPost, app.URL+"/logout", "application/x-www-form-urlencoded", nil)
 	if status != http.StatusServiceUnavailable || !strings.Contains(page, "Sessions are unavailable") {
 		t.Fatalf("logout with memcached down = %d", status)
 	}
 }
 
-func waitStatus(t *testing.T, c *http.Client, target string, want int) {
+func waitStatus(t *testing.T, c *apptest.Client, target string, want int) {
 	t.Helper()
 	var got int
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got, _ = getPage(t, c, target); got == want {
+		if got, _ = c.Get(target); got == want {
 			return
 		}
 	}
@@ -358,7 +289,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- app.stop() }()
 	app.log.waitFor(t, `msg="shutting down"()`)
-	if status, _ := getPage(t, browser(), app.URL+"/healthz"); status != http.StatusServiceUnavailable {
+	if status, _ := apptest.NewClient(t).Get(app.URL + "/healthz"); status != http.StatusServiceUnavailable {
 		t.Errorf("healthz while draining = %d, want 503", status)
 	}
 	if status := <-result; status != http.StatusOK {
@@ -380,10 +311,19 @@ func TestLatencyFileChangesWhileRunning(t *testing.T) {
 	}
 	app.log.waitFor(t, `msg="latency changed" from=0s to=400ms()`)
 	began := time.Now()
-	if status, _ := getPage(t, browser(), app.URL+"/"); status != http.StatusOK {
+	if status, _ := apptest.NewClient(t).Get(app.URL + "/"); status != http.StatusOK {
 		t.Fatalf("GET / = %d", status)
 	}
 	if took := time.Since(began); took < 400*time.Millisecond {
 		t.Fatalf("front page took %v with a 400ms latency", took)
 	}
+}
+
+func code(status int, _ string) int { return status }
+
+func firstKey(page string) string {
+	if keys := apptest.ParsePage(page).Keys; len(keys) > 0 {
+		return keys[0]
+	}
+	return ""
 }

@@ -24,16 +24,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"webdemo/app/apptest"
 )
 
 // Missing skips the test, or fails it under CI.
-func Missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and a required service is missing: "+format, args...)
-	}
-	t.Skipf("service missing (run scripts/test.sh to start it): "+format, args...)
-}
+var Missing = apptest.Missing
 
 func getenv(name, fallback string) string {
 	if v := os.Getenv(name); v != "" {
