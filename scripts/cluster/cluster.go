@@ -47,6 +47,8 @@ type Cluster struct {
 	StatsURL  string
 	Features  level.Features
 	Instances []*Instance
+	// MySQLDSN reaches the level's database, when it has one.
+	MySQLDSN string
 	// LatencyFile changes every instance's simulated delay when rewritten.
 	LatencyFile string
 	Services    []string
@@ -128,6 +130,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		if endpoints.MySQLDSN, err = c.startMariaDB(ctx); err != nil {
 			return nil, err
 		}
+		c.MySQLDSN = endpoints.MySQLDSN
 	}
 	if features.UsesCache() {
 		addr, err := c.startMemcached(ctx)
