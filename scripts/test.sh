@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/services.sh shellcheck
+scripts/services.sh shellcheck haproxy chromium
 
 export TEST_MYSQL_DSN=${TEST_MYSQL_DSN:-webdemo_test:webdemo_test@tcp(127.0.0.1:3306)/}
 export TEST_MEMCACHED=${TEST_MEMCACHED:-127.0.0.1:11211}
@@ -16,5 +16,8 @@ shellcheck scripts/*.sh .ci/run
 echo "== app (with the race detector)"
 go test -race -count=1 ./app/...
 
-echo "== infra (Pulumi mocks) and scripts"
-go test -count=1 ./infra/... ./scripts/...
+echo "== infra (Pulumi mocks)"
+go test -count=1 ./infra/...
+
+echo "== local cluster behind HAProxy, and the browser (screenshots in test-artifacts/)"
+go test -count=1 ./scripts/...
