@@ -41,30 +41,10 @@ func (v *Value) Sleep(ctx context.Context) {
 	}
 }
 
-// Poll reads the delay with read every interval until ctx ends. A failed read
-// or a bad value keeps the last good delay and is logged once per change.
+// Poll refreshes the delay with read every interval until ctx ends.
 func (v *Value) Poll(ctx context.Context, every time.Duration, read func(context.Context) (string, error), logger *slog.Logger) {
 	var lastErr string
-	update := func() {
-		raw, err := read(ctx)
-		var d time.Duration
-		if err == nil {
-			d, err = config.ParseDuration(raw)
-		}
-		if err != nil {
-			if err.Error() != lastErr {
-				logger.Warn("latency source unreadable; keeping the last delay", "delay", v.Get(), "err", err)
-				lastErr = err.Error()
-			}
-			return
-		}
-		lastErr = ""
-		if old := v.Get(); old != d {
-			v.Set(d)
-			logger.Info("latency changed", "from", old, "to", d)
-		}
-	}
-	update()
+	v.Refresh(ctx, read, logger, &lastErr)
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
@@ -72,7 +52,30 @@ func (v *Value) Poll(ctx context.Context, every time.Duration, read func(context
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			update()
+			v.Refresh(ctx, read, logger, &lastErr)
 		}
+	}
+}
+
+// Refresh reads the delay once. A failed read or a bad value keeps the last
+// good delay; it is logged once until the error changes (lastErr remembers
+// it between calls).
+func (v *Value) Refresh(ctx context.Context, read func(context.Context) (string, error), logger *slog.Logger, lastErr *string) {
+	raw, err := read(ctx)
+	var d time.Duration
+	if err == nil {
+		d, err = config.ParseDuration(raw)
+	}
+	if err != nil {
+		if err.Error() != *lastErr {
+			logger.Warn("latency source unreadable; keeping the last delay", "delay", v.Get(), "err", err)
+			*lastErr = err.Error()
+		}
+		return
+	}
+	*lastErr = ""
+	if old := v.Get(); old != d {
+		v.Set(d)
+		logger.Info("latency changed", "from", old, "to", d)
 	}
 }
