@@ -90,13 +90,22 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, _ := r.Context().Value(viewerKey{}).(viewer)
-	s.render(w, http.StatusOK, "index", struct {
-		viewer
-		Server Identity
-		Photos template.HTML
-		FromDB bool
-		Count  int
-	}{v, s.Identity, list, fromDB, count})
+	s.render(w, http.StatusOK, "index", &indexPage{
+		User: v.User, Fingerprint: v.Fingerprint, SessionDown: v.SessionDown,
+		Server: s.Identity, Photos: list, FromDB: fromDB, Count: count,
+	})
+}
+
+// indexPage is the front page's data. A flat, named struct keeps the
+// template's field lookups cheap.
+type indexPage struct {
+	User        string
+	Fingerprint string
+	SessionDown bool
+	Server      Identity
+	Photos      template.HTML
+	FromDB      bool
+	Count       int
 }
 
 // photoList returns the rendered list of the latest photos. With a cache it
@@ -115,17 +124,14 @@ func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool
 	if err != nil {
 		return "", false, 0, err
 	}
-	type item struct {
-		photo.Photo
-		URL string
-	}
-	items := make([]item, len(photos))
+	items := make([]photoItem, len(photos))
 	for i, p := range photos {
 		url, err := s.Blobs.URL(ctx, p.Key)
 		if err != nil {
 			return "", false, 0, err
 		}
-		items[i] = item{p, url}
+		items[i] = photoItem{URL: url, Username: p.Username,
+			Time: p.CreatedAt.Format(time.RFC3339), ShownTime: p.CreatedAt.Format("2 Jan 2006 15:04 UTC")}
 	}
 	var buf bytes.Buffer
 	if err := templates.ExecuteTemplate(&buf, "photos", items); err != nil {
@@ -137,6 +143,12 @@ func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool
 		}
 	}
 	return template.HTML(buf.String()), true, len(photos), nil
+}
+
+// photoItem is one photo as the list shows it, formatted up front so the
+// template only copies strings.
+type photoItem struct {
+	URL, Username, Time, ShownTime string
 }
 
 // validName applies the login rules: 1 to 64 characters, none of them

@@ -33,7 +33,7 @@ import (
 // client that keeps cookies and does not follow redirects.
 type site struct {
 	*httptest.Server
-	t         *testing.T
+	t         testing.TB
 	client    *http.Client
 	metadata  photo.Metadata
 	blobs     photo.Blobs
@@ -43,7 +43,7 @@ type site struct {
 
 var testOptions = server.Options{PageSize: 10, MaxUploadBytes: 256 << 10, MaxImagePixels: 4_000_000, CacheTTL: time.Minute}
 
-func newSite(t *testing.T, change func(*server.Deps, *server.Options)) *site {
+func newSite(t testing.TB, change func(*server.Deps, *server.Options)) *site {
 	t.Helper()
 	dir := t.TempDir()
 	meta, err := sqldb.OpenSQLite(filepath.Join(dir, "test.db"))
@@ -156,7 +156,7 @@ func multipartFile(field, filename string, data []byte) (*bytes.Buffer, string) 
 }
 
 // pngImage encodes a w×h PNG.
-func pngImage(t *testing.T, w, h int) []byte {
+func pngImage(t testing.TB, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for x := range w {
@@ -171,7 +171,7 @@ func pngImage(t *testing.T, w, h int) []byte {
 
 // pngBomb is a tiny PNG whose header claims w×h pixels: decoding it would
 // allocate gigabytes.
-func pngBomb(t *testing.T, w, h uint32) []byte {
+func pngBomb(t testing.TB, w, h uint32) []byte {
 	data := pngImage(t, 1, 1)
 	// The IHDR chunk's data starts at byte 16: width, height; CRC at 29.
 	binary.BigEndian.PutUint32(data[16:], w)
