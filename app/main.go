@@ -70,7 +70,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		CacheTTL:       cfg.PageCacheTTL,
 		CookieSecure:   cfg.CookieSecure,
 	})
-	go migrate(ctx, b, logger)
+	// The schema is usually there in a moment; if the database is still
+	// down, keep trying in the background while the server answers 503s.
+	firstTry, cancelFirstTry := context.WithTimeout(ctx, 5*time.Second)
+	err = b.migrate(firstTry)
+	cancelFirstTry()
+	if err != nil {
+		logger.Warn("database not ready; retrying", "err", err)
+		go migrate(ctx, b, logger)
+	}
 
 	httpServer := &http.Server{
 		Handler:           srv,

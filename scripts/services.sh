@@ -17,7 +17,7 @@ MEMCACHED_ADDR=${MEMCACHED_ADDR:-127.0.0.1:11211}
 
 # package name -> command it provides
 declare -A provides=([mariadb-server]=mariadbd [memcached]=memcached [haproxy]=haproxy
-	[chromium]=chromium [shellcheck]=shellcheck)
+	[chromium]=chromium [shellcheck]=shellcheck [wrk]=wrk)
 
 missing=()
 for pkg in mariadb-server memcached "$@"; do

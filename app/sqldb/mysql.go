@@ -67,6 +67,8 @@ func (o MySQLOptions) config() (*mysql.Config, error) {
 		cfg.User = o.User
 		cfg.Passwd = o.Password
 	}
+	// One round trip per query instead of prepare, execute and close.
+	cfg.InterpolateParams = true
 	cfg.Timeout = 3 * time.Second
 	cfg.ReadTimeout = 10 * time.Second
 	cfg.WriteTimeout = 10 * time.Second

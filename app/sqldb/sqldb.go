@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"webdemo/app/photo"
@@ -21,6 +22,8 @@ import (
 type Store struct {
 	db     *sql.DB
 	schema string
+	// latest is the front page's query, prepared once the schema exists.
+	latest atomic.Pointer[sql.Stmt]
 }
 
 var _ photo.Metadata = (*Store)(nil)
@@ -44,8 +47,9 @@ const mysqlSchema = `CREATE TABLE IF NOT EXISTS upload_images (
 	UNIQUE KEY upload_images_filename (filename)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
 
-// OpenSQLite opens (creating if needed) the SQLite file at path. Writes are
-// serialised on one connection; WAL lets reads run beside them.
+// OpenSQLite opens (creating if needed) the SQLite file at path. WAL lets
+// several readers run beside one writer; the busy timeout makes writers
+// wait their turn instead of failing.
 func OpenSQLite(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -55,7 +59,7 @@ func OpenSQLite(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	db.SetMaxOpenConns(1)
+	db.SetMaxOpenConns(4)
 	return &Store{db: db, schema: sqliteSchema}, nil
 }
 
@@ -69,8 +73,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, s.schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
+	stmt, err := s.db.PrepareContext(ctx, latestQuery)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if old := s.latest.Swap(stmt); old != nil {
+		_ = old.Close()
+	}
 	return nil
 }
+
+const latestQuery = `SELECT id, username, filename, content_type, timeline FROM upload_images ORDER BY id DESC LIMIT ?`
 
 // Add inserts p. CreatedAt is kept with microsecond precision in UTC.
 func (s *Store) Add(ctx context.Context, p photo.Photo) (photo.Photo, error) {
@@ -96,8 +109,13 @@ func (s *Store) Add(ctx context.Context, p photo.Photo) (photo.Photo, error) {
 // Latest returns up to n photos, newest first. The auto-increment id orders
 // them, so the primary key serves the query without a sort.
 func (s *Store) Latest(ctx context.Context, n int) ([]photo.Photo, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, username, filename, content_type, timeline FROM upload_images ORDER BY id DESC LIMIT ?`, n)
+	var rows *sql.Rows
+	var err error
+	if stmt := s.latest.Load(); stmt != nil {
+		rows, err = stmt.QueryContext(ctx, n)
+	} else {
+		rows, err = s.db.QueryContext(ctx, latestQuery, n)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list photos: %w", err)
 	}
@@ -122,4 +140,9 @@ func (s *Store) Latest(ctx context.Context, n int) ([]photo.Photo, error) {
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if stmt := s.latest.Load(); stmt != nil {
+		_ = stmt.Close()
+	}
+	return s.db.Close()
+}
