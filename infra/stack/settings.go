@@ -69,66 +69,32 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 	cfg := config.New(ctx, "web-demo")
 	s := Defaults
 	var err error
-	text := func(key string, into *string) {
-		if v := cfg.Get(key); v != "" {
-			*into = v
+	// field parses key into a setting when the stack sets it, keeping the
+	// first error.
+	field := func(key string, parse func(raw string) bool, want string) {
+		if raw := cfg.Get(key); raw != "" && err == nil && !parse(raw) {
+			err = settingError(key, "%q is not %s", raw, want)
 		}
 	}
-	number := func(key string, into *int) {
-		raw := cfg.Get(key)
-		if raw == "" || err != nil {
-			return
-		}
-		n, convErr := strconv.Atoi(raw)
-		if convErr != nil {
-			err = settingError(key, "%q is not a whole number", raw)
-			return
-		}
-		*into = n
-	}
-	decimal := func(key string, into *float64) {
-		raw := cfg.Get(key)
-		if raw == "" || err != nil {
-			return
-		}
-		f, convErr := strconv.ParseFloat(raw, 64)
-		if convErr != nil || f <= 0 {
-			err = settingError(key, "%q is not a number of seconds > 0", raw)
-			return
-		}
-		*into = f
-	}
-	flag := func(key string, into *bool) {
-		raw := cfg.Get(key)
-		if raw == "" || err != nil {
-			return
-		}
-		b, convErr := strconv.ParseBool(raw)
-		if convErr != nil {
-			err = settingError(key, "%q is not true or false", raw)
-			return
-		}
-		*into = b
-	}
-
-	number("level", &s.Level)
-	text("instanceType", &s.InstanceType)
-	text("dbInstanceClass", &s.DBInstanceClass)
-	text("cacheNodeType", &s.CacheNodeType)
-	number("minSize", &s.MinSize)
-	number("desiredSize", &s.DesiredSize)
-	number("maxSize", &s.MaxSize)
-	number("webCount", &s.WebCount)
-	decimal("scaleOutLatency", &s.ScaleOutLatency)
-	decimal("scaleInLatency", &s.ScaleInLatency)
-	number("scaleOutCooldown", &s.ScaleOutCooldown)
-	text("allowedCidr", &s.AllowedCidr)
-	text("sshKeyName", &s.SSHKeyName)
-	text("sshCidr", &s.SSHCidr)
-	text("certificateArn", &s.CertificateArn)
-	flag("multiAz", &s.MultiAz)
-	flag("deletionProtection", &s.DeletionProtection)
-	flag("unsharedState", &s.UnsharedState)
+	const wholeNumber, seconds, trueOrFalse = "a whole number", "a number of seconds > 0", "true or false"
+	field("level", intInto(&s.Level), wholeNumber)
+	field("instanceType", textInto(&s.InstanceType), "")
+	field("dbInstanceClass", textInto(&s.DBInstanceClass), "")
+	field("cacheNodeType", textInto(&s.CacheNodeType), "")
+	field("minSize", intInto(&s.MinSize), wholeNumber)
+	field("desiredSize", intInto(&s.DesiredSize), wholeNumber)
+	field("maxSize", intInto(&s.MaxSize), wholeNumber)
+	field("webCount", intInto(&s.WebCount), wholeNumber)
+	field("scaleOutLatency", secondsInto(&s.ScaleOutLatency), seconds)
+	field("scaleInLatency", secondsInto(&s.ScaleInLatency), seconds)
+	field("scaleOutCooldown", intInto(&s.ScaleOutCooldown), wholeNumber)
+	field("allowedCidr", textInto(&s.AllowedCidr), "")
+	field("sshKeyName", textInto(&s.SSHKeyName), "")
+	field("sshCidr", textInto(&s.SSHCidr), "")
+	field("certificateArn", textInto(&s.CertificateArn), "")
+	field("multiAz", boolInto(&s.MultiAz), trueOrFalse)
+	field("deletionProtection", boolInto(&s.DeletionProtection), trueOrFalse)
+	field("unsharedState", boolInto(&s.UnsharedState), trueOrFalse)
 	if err != nil {
 		return s, err
 	}
@@ -138,6 +104,32 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 		}
 	}
 	return s, s.check()
+}
+
+func textInto(p *string) func(string) bool { return func(raw string) bool { *p = raw; return true } }
+
+func intInto(p *int) func(string) bool {
+	return func(raw string) bool {
+		n, err := strconv.Atoi(raw)
+		*p = n
+		return err == nil
+	}
+}
+
+func boolInto(p *bool) func(string) bool {
+	return func(raw string) bool {
+		b, err := strconv.ParseBool(raw)
+		*p = b
+		return err == nil
+	}
+}
+
+func secondsInto(p *float64) func(string) bool {
+	return func(raw string) bool {
+		f, err := strconv.ParseFloat(raw, 64)
+		*p = f
+		return err == nil && f > 0
+	}
 }
 
 var (

@@ -451,8 +451,8 @@ func TestScalingAlarms(t *testing.T) {
 func TestUserData(t *testing.T) {
 	type expect struct {
 		driver, storage, sessions, cache string
-		steps                           []string
-		absent                          []string
+		steps                            []string
+		absent                           []string
 	}
 	want := map[int]expect{
 		0: {"mysql", "disk", "memory", "off", []string{"mariadb105-server", "MYSQL_PASSWORD=$password"}, []string{"amazon-efs-utils", "rds-ca.pem"}},
