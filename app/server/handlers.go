@@ -209,6 +209,7 @@ type uploadError struct {
 	message string
 }
 
+// Error returns the message shown to the user.
 func (e *uploadError) Error() string { return e.message }
 
 func reject(status int, format string, args ...any) error {

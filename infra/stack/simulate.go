@@ -94,6 +94,8 @@ type mocks struct {
 	resources []Resource
 }
 
+// NewResource records the resource and answers with its inputs plus the
+// computed outputs the program reads.
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	state := args.Inputs.Copy()
 	id := args.Name + "-id"
@@ -150,6 +152,7 @@ func parentName(args pulumi.MockResourceArgs) string {
 	return ""
 }
 
+// Call answers the program's invokes: zones, region and the AMI parameter.
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
