@@ -258,6 +258,25 @@ func (in *Instance) signal(sig syscall.Signal, grace time.Duration) {
 	}
 }
 
+// PIDs lists the processes the cluster runs: its instances and helpers.
+func (c *Cluster) PIDs() []int {
+	var pids []int
+	for _, in := range c.Instances {
+		in.mu.Lock()
+		if in.cmd != nil {
+			pids = append(pids, in.cmd.Process.Pid)
+		}
+		in.mu.Unlock()
+	}
+	for _, cmd := range c.children {
+		pids = append(pids, cmd.Process.Pid)
+	}
+	return pids
+}
+
+// Dir is the cluster's temporary directory, removed by Stop.
+func (c *Cluster) Dir() string { return c.dir }
+
 // Stop ends every process the cluster started and removes its files.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
@@ -557,9 +576,9 @@ func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
 
 func buildApp(dir string) (string, error) {
 	out := filepath.Join(dir, "webdemo")
-	cmd := exec.Command("go", "build", "-o", out, "./app")
+	cmd := exec.Command("go", "build", "-o", out, "webdemo/app")
 	if output, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build the app (run from the repository root): %w\n%s", err, output)
+		return "", fmt.Errorf("build the app (run inside the repository): %w\n%s", err, output)
 	}
 	return out, nil
 }

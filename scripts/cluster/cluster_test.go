@@ -13,8 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,4 +378,92 @@ func levelFeatures(opts Options) (level.Features, error) { return level.For(opts
 
 func listen(port int) (net.Listener, error) {
 	return net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// Ctrl-C runs Stop: every process ends and the files go.
+func TestStopLeavesNothingBehind(t *testing.T) {
+	c := startCluster(t, Options{Level: 4, Instances: 2})
+	pids := c.PIDs()
+	if len(pids) != 5 { // 2 instances, MariaDB, memcached, HAProxy
+		t.Fatalf("cluster runs %d processes, want 5", len(pids))
+	}
+	c.Stop()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %d still runs after Stop", pid)
+		}
+	}
+	if _, err := os.Stat(c.Dir()); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after Stop", c.Dir())
+	}
+}
+
+// The command prints the URL and the level, serves, and stops cleanly when
+// its context ends, as on Ctrl-C.
+func TestCommandRunsUntilInterrupted(t *testing.T) {
+	if err := requireTools(level.Table[2]); err != nil {
+		apptest.Missing(t, "%v", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--level", "2", "--port", fmt.Sprint(port)}, out) }()
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "is running at "+url) {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned %v:\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "web-demo level 2 is running") {
+		t.Fatalf("the level is not printed:\n%s", out.String())
+	}
+	if status, _ := apptest.NewClient(t).Get(url + "/"); status != http.StatusOK {
+		t.Fatalf("GET / = %d", status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Stopped; nothing is left running.") {
+		t.Fatalf("no stop message:\n%s", out.String())
+	}
+	if err := portFree(port); err != nil {
+		t.Fatal("the port is still in use after stopping")
+	}
+}
+
+func TestCommandRefusesBadArguments(t *testing.T) {
+	for _, args := range [][]string{{}, {"--level", "9"}, {"--level", "2", "--latency", "-1s"}, {"--level", "0", "--instances", "3"}} {
+		if err := run(context.Background(), args, &bytes.Buffer{}); err == nil {
+			t.Errorf("run(%v) succeeded", args)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
