@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -110,7 +111,11 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		})
 	}
 
-	mc := memcached.NewClient(cfg.MemcachedServers...)
+	var memcachedTLS *tls.Config
+	if cfg.MemcachedTLS {
+		memcachedTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	mc := memcached.NewClient(cfg.MemcachedServers, memcachedTLS)
 	switch cfg.Sessions {
 	case config.SessionsMemory:
 		// Lives as long as the process; scs's StopCleanup is racy, so it is

@@ -78,6 +78,7 @@ type Config struct {
 	Sessions         string
 	MemcachedServers []string
 	MemcachedPrefix  string
+	MemcachedTLS     bool
 	CookieSecure     bool
 	PageCache        string
 	PageCacheTTL     time.Duration
@@ -164,6 +165,8 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.Sessions }, allowed: []string{SessionsMemory, SessionsMemcached}},
 	{Name: "MEMCACHED_SERVERS", Levels: "1–4", Doc: "Comma-separated host:port list for sessions and the page cache.",
 		field: func(c *Config) any { return &c.MemcachedServers }},
+	{Name: "MEMCACHED_TLS", Levels: "1–4", Doc: "Connect to memcached over TLS, verified against the system's trust store (ElastiCache in-transit encryption).",
+		field: func(c *Config) any { return &c.MemcachedTLS }},
 	{Name: "MEMCACHED_PREFIX", Levels: "1–4", Doc: "Prefix of every memcached key, so several sites can share one cluster.",
 		field: func(c *Config) any { return &c.MemcachedPrefix }},
 	{Name: "COOKIE_SECURE", Levels: "HTTPS", Doc: "Mark the session cookie Secure; set when the site is served over HTTPS.",

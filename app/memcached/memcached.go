@@ -5,9 +5,11 @@ package memcached
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -17,11 +19,16 @@ import (
 )
 
 // NewClient returns a client for servers with a pool sized for a busy web
-// server (gomemcache keeps only two idle connections by default).
-func NewClient(servers ...string) *memcache.Client {
+// server (gomemcache keeps only two idle connections by default). With a
+// TLS config it dials every server over TLS.
+func NewClient(servers []string, tlsConfig *tls.Config) *memcache.Client {
 	c := memcache.New(servers...)
 	c.Timeout = 500 * time.Millisecond
 	c.MaxIdleConns = 64
+	if tlsConfig != nil {
+		dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: c.Timeout}, Config: tlsConfig}
+		c.DialContext = dialer.DialContext
+	}
 	return c
 }
 

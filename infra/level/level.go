@@ -86,6 +86,9 @@ type Endpoints struct {
 
 	MemcachedServers []string
 	MemcachedPrefix  string
+	// MemcachedTLS dials memcached over TLS (ElastiCache in-transit
+	// encryption).
+	MemcachedTLS bool
 
 	UploadDir  string
 	Bucket     string
@@ -142,7 +145,7 @@ func AppConfig(f Features, e Endpoints) (config.Config, error) {
 		c.Storage, c.UploadDir = config.StorageDisk, e.UploadDir
 	}
 	if f.UsesCache() {
-		c.MemcachedServers = e.MemcachedServers
+		c.MemcachedServers, c.MemcachedTLS = e.MemcachedServers, e.MemcachedTLS
 		if e.MemcachedPrefix != "" {
 			c.MemcachedPrefix = e.MemcachedPrefix
 		}

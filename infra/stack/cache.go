@@ -6,7 +6,8 @@ import (
 )
 
 // Cache is one ElastiCache memcached node in the isolated subnets, for
-// shared sessions and, at level 4, the front-page cache.
+// shared sessions and, at level 4, the front-page cache. Traffic to it is
+// encrypted in transit (memcached has no encryption at rest).
 type Cache struct {
 	pulumi.ResourceState
 
@@ -35,7 +36,9 @@ func newCache(ctx *pulumi.Context, name string, s Settings, net *Network, opts .
 		Port:             pulumi.Int(memcachedPort),
 		SubnetGroupName:  subnets.Name,
 		SecurityGroupIds: pulumi.StringArray{net.CacheSG.ID()},
-		Tags:             nameTag(ctx, "cache"),
+		// Only settable at creation; the app dials TLS to match.
+		TransitEncryptionEnabled: pulumi.Bool(true),
+		Tags:                     nameTag(ctx, "cache"),
 	}, parent)
 	if err != nil {
 		return nil, err

@@ -189,7 +189,7 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 				endpoints.UploadDir = filesUploadDir
 			}
 			if memcached != "" {
-				endpoints.MemcachedServers = []string{memcached}
+				endpoints.MemcachedServers, endpoints.MemcachedTLS = []string{memcached}, true
 			}
 			if s.Features.LocalDatabase {
 				endpoints.MySQLHost, endpoints.MySQLUser = "127.0.0.1", "webdemo"

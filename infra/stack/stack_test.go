@@ -505,6 +505,9 @@ func TestUserData(t *testing.T) {
 				t.Errorf("level %d S3 settings %v", n, env)
 			}
 		}
+		if n >= 1 && (!cfg.MemcachedTLS || str(sim.one(t, tCache, "cache"), "transitEncryptionEnabled") != "true") {
+			t.Errorf("level %d: memcached traffic is not encrypted in transit", n)
+		}
 		if n >= 1 && (cfg.MySQLHost != "database.abc123.us-east-1.rds.amazonaws.com" || cfg.MySQLTLSCAFile != rdsCAPath ||
 			!strings.HasPrefix(cfg.MySQLSecretARN, "arn:aws:secretsmanager:") || cfg.ShutdownDrain != shutdownDrain) {
 			t.Errorf("level %d database settings %v", n, env)
