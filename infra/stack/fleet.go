@@ -32,6 +32,9 @@ type FleetInputs struct {
 	UserData pulumi.StringOutput
 	// LoadBalancer is nil at level 0.
 	LoadBalancer *LoadBalancer
+	// Needs are resources the instances use at boot, such as EFS mount
+	// targets, created first.
+	Needs []pulumi.Resource
 }
 
 // amiParameter is AWS's public SSM parameter for the latest Amazon Linux 2023.
@@ -98,7 +101,7 @@ func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in Fleet
 				VolumeSize: pulumi.Int(rootVolumeGiB),
 			},
 			Tags: nameTag(ctx, fmt.Sprintf("web-%d", i)),
-		}, parent, pulumi.IgnoreChanges([]string{"ami"}))
+		}, parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.Needs))
 		if err != nil {
 			return err
 		}

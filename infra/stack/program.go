@@ -123,7 +123,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 
 	userData := bootScript(s, region.Name, artifact, storage, latency, database, cache)
-	fleet, err := newFleet(ctx, "web", s, FleetInputs{Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer})
+	fleet, err := newFleet(ctx, "web", s, FleetInputs{
+		Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer, Needs: storage.MountTargets,
+	})
 	if err != nil {
 		return nil, err
 	}

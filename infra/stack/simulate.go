@@ -23,6 +23,8 @@ type Resource struct {
 	Inputs resource.PropertyMap
 	// IgnoreChanges are the inputs Pulumi leaves alone after creation.
 	IgnoreChanges []string
+	// DependsOn are the URNs of explicit dependencies.
+	DependsOn []string
 	// State is what the mock provider answered: inputs plus computed
 	// outputs such as ARNs.
 	State resource.PropertyMap
@@ -137,6 +139,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.resources = append(m.resources, Resource{
 		Type: args.TypeToken, Name: args.Name, Parent: parentName(args), Inputs: args.Inputs, State: state,
 		IgnoreChanges: args.RegisterRPC.GetIgnoreChanges(),
+		DependsOn:     args.RegisterRPC.GetDependencies(),
 	})
 	return id, state, nil
 }

@@ -291,9 +291,20 @@ func TestSharedFilesAreEncryptedAndTLSOnly(t *testing.T) {
 			t.Errorf("mount target %s in %s", mt.Name, subnet.Name)
 		}
 	}
-	script := userData(t, sim.ofType(tInstance)[0])
-	if !strings.Contains(script, "efs _netdev,noresvport,tls,iam") {
-		t.Error("EFS is not mounted with TLS")
+	for _, instance := range sim.ofType(tInstance) {
+		script := userData(t, instance)
+		if !strings.Contains(script, "efs _netdev,noresvport,tls,iam") {
+			t.Error("EFS is not mounted with TLS")
+		}
+		mounts := 0
+		for _, urn := range instance.DependsOn {
+			if strings.Contains(urn, "aws:efs/mountTarget:MountTarget") {
+				mounts++
+			}
+		}
+		if mounts != 2 {
+			t.Errorf("%s boots before its EFS mount targets exist (depends on %v)", instance.Name, instance.DependsOn)
+		}
 	}
 }
 

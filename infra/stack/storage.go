@@ -22,6 +22,8 @@ type Storage struct {
 	Uploads *s3.BucketV2
 	// Files is the EFS file system (SharedFiles), else nil.
 	Files *efs.FileSystem
+	// MountTargets must exist before an instance can mount Files.
+	MountTargets []pulumi.Resource
 }
 
 // uploadsPrefix is where the app writes in the uploads bucket; the role may
@@ -160,13 +162,15 @@ func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, net *Network, p
 		return err
 	}
 	for i, subnet := range net.PrivateSubnetIDs {
-		if _, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-uploads-%d", name, i), &efs.MountTargetArgs{
+		target, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-uploads-%d", name, i), &efs.MountTargetArgs{
 			FileSystemId:   st.Files.ID(),
 			SubnetId:       subnet,
 			SecurityGroups: pulumi.StringArray{net.FilesSG.ID()},
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return err
 		}
+		st.MountTargets = append(st.MountTargets, target)
 	}
 	_, err = efs.NewFileSystemPolicy(ctx, name+"-uploads", &efs.FileSystemPolicyArgs{
 		FileSystemId: st.Files.ID(),
