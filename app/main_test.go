@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -17,41 +16,10 @@ import (
 	"webdemo/app/internal/testenv"
 )
 
-// logBuffer collects the app's log output and lets a test wait for a line.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor returns the first match of pattern's group 1 in the log.
-func (b *logBuffer) waitFor(t *testing.T, pattern string) string {
-	t.Helper()
-	re := regexp.MustCompile(pattern)
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(b.String()); m != nil {
-			return m[len(m)-1]
-		}
-	}
-	t.Fatalf("log never matched %q:\n%s", pattern, b.String())
-	return ""
-}
-
 // instance is one running app.
 type instance struct {
 	URL  string
-	log  *logBuffer
+	log  *apptest.Output
 	stop func() error
 }
 
@@ -68,7 +36,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	for k, v := range env {
 		full[k] = v
 	}
-	logs := &logBuffer{}
+	logs := &apptest.Output{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return full[k] }, logs) }()
@@ -91,7 +59,7 @@ func start(t *testing.T, env map[string]string) *instance {
 		t.Fatalf("run returned at start: %v\n%s", err, logs)
 	default:
 	}
-	return &instance{URL: logs.waitFor(t, `msg=listening url=(http://\S+)`), log: logs, stop: stop}
+	return &instance{URL: logs.WaitFor(t, `msg=listening url=(http://\S+)`, 15*time.Second), log: logs, stop: stop}
 }
 
 func TestZeroSetupDefault(t *testing.T) {
@@ -238,7 +206,7 @@ func TestDatabaseDownAtStart(t *testing.T) {
 	if status, _ := c.Get(app.URL + "/"); status != http.StatusServiceUnavailable {
 		t.Fatalf("front page before the database is up = %d", status)
 	}
-	app.log.waitFor(t, `msg="database not ready; retrying"()`)
+	app.log.WaitFor(t, `msg="database not ready; retrying"()`, 15*time.Second)
 	proxy.SetDown(false)
 	waitStatus(t, c, app.URL+"/", http.StatusOK)
 }
@@ -288,7 +256,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the request is now sleeping in the handler
 	stopped := make(chan error, 1)
 	go func() { stopped <- app.stop() }()
-	app.log.waitFor(t, `msg="shutting down"()`)
+	app.log.WaitFor(t, `msg="shutting down"()`, 15*time.Second)
 	if status, _ := apptest.NewClient(t).Get(app.URL + "/healthz"); status != http.StatusServiceUnavailable {
 		t.Errorf("healthz while draining = %d, want 503", status)
 	}
@@ -309,7 +277,7 @@ func TestLatencyFileChangesWhileRunning(t *testing.T) {
 	if err := os.WriteFile(file, []byte("0.4"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	app.log.waitFor(t, `msg="latency changed" from=0s to=400ms()`)
+	app.log.WaitFor(t, `msg="latency changed" from=0s to=400ms()`, 15*time.Second)
 	began := time.Now()
 	if status, _ := apptest.NewClient(t).Get(app.URL + "/"); status != http.StatusOK {
 		t.Fatalf("GET / = %d", status)

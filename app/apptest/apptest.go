@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -135,4 +136,39 @@ func ParsePage(body string) Page {
 	p.Keys = keyPattern.FindAllString(body, -1)
 	p.FromDB = strings.Contains(body, `id="db-line"`)
 	return p
+}
+
+// Output collects what a server or command prints, safe for one writer and
+// many readers, and lets a test wait for a line.
+type Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// WaitFor waits up to timeout for pattern and returns its last submatch
+// (the whole match when it has no group). It fails the test on timeout.
+func (o *Output) WaitFor(t testing.TB, pattern string, timeout time.Duration) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(o.String()); m != nil {
+			return m[len(m)-1]
+		}
+	}
+	t.Fatalf("output never matched %q:\n%s", pattern, o.String())
+	return ""
 }

@@ -409,7 +409,7 @@ func TestCommandRunsUntilInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &apptest.Output{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"--level", "2", "--port", fmt.Sprint(port)}, out) }()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -448,22 +448,4 @@ func TestCommandRefusesBadArguments(t *testing.T) {
 			t.Errorf("run(%v) succeeded", args)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
