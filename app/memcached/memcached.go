@@ -45,16 +45,24 @@ func NewCache(client *memcache.Client, prefix string) *Cache {
 	return &Cache{client: client, prefix: prefix}
 }
 
-// Get is one round trip.
-func (c *Cache) Get(_ context.Context, key string) ([]byte, error) {
-	item, err := c.client.Get(c.prefix + key)
-	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil, photo.ErrNotFound
+// GetMulti is one round trip per server holding any of the keys: one, with
+// a single node.
+func (c *Cache) GetMulti(_ context.Context, keys ...string) (map[string][]byte, error) {
+	prefixed := make([]string, len(keys))
+	for i, k := range keys {
+		prefixed[i] = c.prefix + k
 	}
+	items, err := c.client.GetMulti(prefixed)
 	if err != nil {
 		return nil, fmt.Errorf("memcached get: %w", err)
 	}
-	return item.Value, nil
+	values := make(map[string][]byte, len(items))
+	for _, k := range keys {
+		if item, ok := items[c.prefix+k]; ok {
+			values[k] = item.Value
+		}
+	}
+	return values, nil
 }
 
 // Set stores value for ttl.
@@ -66,13 +74,26 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 	return nil
 }
 
-// Delete removes key.
-func (c *Cache) Delete(_ context.Context, key string) error {
-	err := c.client.Delete(c.prefix + key)
-	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-		return fmt.Errorf("memcached delete: %w", err)
+// Incr increments atomically on the server. A missing counter is added at
+// 1; if another server adds it first, the increment is retried.
+func (c *Cache) Incr(_ context.Context, key string) (uint64, error) {
+	for range 3 {
+		n, err := c.client.Increment(c.prefix+key, 1)
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			return 0, fmt.Errorf("memcached incr: %w", err)
+		}
+		err = c.client.Add(&memcache.Item{Key: c.prefix + key, Value: []byte("1")})
+		if err == nil {
+			return 1, nil
+		}
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return 0, fmt.Errorf("memcached add: %w", err)
+		}
 	}
-	return nil
+	return 0, errors.New("memcached incr: the counter keeps vanishing")
 }
 
 // Sessions is an scs.Store in memcached.

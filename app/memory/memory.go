@@ -4,7 +4,9 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,15 +32,18 @@ func NewCache() *Cache {
 	return &Cache{entries: map[string]entry{}, now: time.Now}
 }
 
-// Get returns a copy of the value, so callers cannot change what is cached.
-func (c *Cache) Get(_ context.Context, key string) ([]byte, error) {
+// GetMulti returns copies of the values, so callers cannot change what is
+// cached.
+func (c *Cache) GetMulti(_ context.Context, keys ...string) (map[string][]byte, error) {
 	c.mu.RLock()
-	e, ok := c.entries[key]
-	c.mu.RUnlock()
-	if !ok || !c.now().Before(e.expires) {
-		return nil, photo.ErrNotFound
+	defer c.mu.RUnlock()
+	values := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		if e, ok := c.entries[k]; ok && c.live(e) {
+			values[k] = slices.Clone(e.value)
+		}
 	}
-	return slices.Clone(e.value), nil
+	return values, nil
 }
 
 // Set stores a copy of value for ttl.
@@ -46,7 +51,7 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, e := range c.entries {
-		if !c.now().Before(e.expires) {
+		if !c.live(e) {
 			delete(c.entries, k)
 		}
 	}
@@ -54,10 +59,21 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 	return nil
 }
 
-// Delete removes key.
-func (c *Cache) Delete(_ context.Context, key string) error {
+// Incr adds 1 to the counter; counters never expire.
+func (c *Cache) Incr(_ context.Context, key string) (uint64, error) {
 	c.mu.Lock()
-	delete(c.entries, key)
-	c.mu.Unlock()
-	return nil
+	defer c.mu.Unlock()
+	var n uint64
+	if e, ok := c.entries[key]; ok && c.live(e) {
+		var err error
+		if n, err = strconv.ParseUint(string(e.value), 10, 64); err != nil {
+			return 0, fmt.Errorf("memory incr: %q is not a counter", e.value)
+		}
+	}
+	n++
+	c.entries[key] = entry{value: []byte(strconv.FormatUint(n, 10))}
+	return n, nil
 }
+
+// live reports whether e has not expired; a zero expiry never does.
+func (c *Cache) live(e entry) bool { return e.expires.IsZero() || c.now().Before(e.expires) }

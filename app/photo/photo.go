@@ -51,14 +51,17 @@ type Blobs interface {
 	URL(ctx context.Context, key string) (string, error)
 }
 
-// Cache holds rendered fragments, such as the front page's photo list.
+// Cache holds rendered fragments, such as the front page's photo list, and
+// the counters that version them.
 type Cache interface {
-	// Get returns the value under key, or ErrNotFound on a miss.
-	Get(ctx context.Context, key string) ([]byte, error)
+	// GetMulti returns the values stored under keys, leaving out misses,
+	// in one round trip.
+	GetMulti(ctx context.Context, keys ...string) (map[string][]byte, error)
 	// Set stores value under key for ttl.
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Delete removes key; deleting a missing key is not an error.
-	Delete(ctx context.Context, key string) error
+	// Incr adds 1 to the decimal counter under key, starting a missing
+	// counter at 1, and returns the new value.
+	Incr(ctx context.Context, key string) (uint64, error)
 }
 
 // Extensions maps each accepted image content type to its file extension.

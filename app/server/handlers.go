@@ -111,13 +111,16 @@ type indexPage struct {
 // photoList returns the rendered list of the latest photos. With a cache it
 // costs one round trip on a hit; a cache that fails is skipped, not fatal.
 func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool, count int, err error) {
-	if s.Cache != nil {
-		cached, err := s.Cache.Get(ctx, s.frontPageKey())
-		if err == nil {
-			return template.HTML(cached), false, 0, nil
-		}
-		if !errors.Is(err, photo.ErrNotFound) {
+	var generation string
+	if s.pages != nil {
+		cached, gen, hit, err := s.pages.lookup(ctx)
+		switch {
+		case err != nil:
 			s.Logger.Warn("page cache unavailable; reading the database", "err", err)
+		case hit:
+			return template.HTML(cached), false, 0, nil
+		default:
+			generation = gen
 		}
 	}
 	photos, err := s.Metadata.Latest(ctx, s.opts.PageSize)
@@ -137,8 +140,8 @@ func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool
 	if err := templates.ExecuteTemplate(&buf, "photos", items); err != nil {
 		return "", false, 0, err
 	}
-	if s.Cache != nil {
-		if err := s.Cache.Set(ctx, s.frontPageKey(), buf.Bytes(), s.opts.CacheTTL); err != nil {
+	if generation != "" {
+		if err := s.pages.store(ctx, generation, buf.Bytes()); err != nil {
 			s.Logger.Warn("page cache set", "err", err)
 		}
 	}
@@ -260,10 +263,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "The photo database is unavailable, so the photo was not saved. Please try again.")
 		return
 	}
-	if s.Cache != nil {
+	if s.pages != nil {
 		ctx, cancel := detached(r.Context())
 		defer cancel()
-		if err := s.Cache.Delete(ctx, s.frontPageKey()); err != nil {
+		if err := s.pages.invalidate(ctx); err != nil {
 			s.Logger.Warn("invalidate page cache", "err", err)
 		}
 	}

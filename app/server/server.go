@@ -61,6 +61,8 @@ type Server struct {
 	Deps
 	opts     Options
 	sessions *scs.SessionManager
+	// pages caches the photo list; nil without a cache.
+	pages    *pageCache
 	draining atomic.Bool
 	handler  http.Handler
 }
@@ -75,6 +77,9 @@ func New(deps Deps, opts Options) *Server {
 	s.sessions.Cookie.HttpOnly = true
 	s.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	s.sessions.Cookie.Secure = opts.CookieSecure
+	if deps.Cache != nil {
+		s.pages = newPageCache(deps.Cache, opts.PageSize, opts.CacheTTL)
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -85,9 +90,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Drain makes health and readiness checks fail, so load balancers stop
 // sending new requests before the server shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
-
-// frontPageKey is the cache key of the rendered photo list.
-func (s *Server) frontPageKey() string { return "front-page:v1:" + strconv.Itoa(s.opts.PageSize) }
 
 const (
 	sessionUserKey = "user"

@@ -336,13 +336,15 @@ func TestFrontPageCache(t *testing.T) {
 // failingCache is a cache whose server is down.
 type failingCache struct{}
 
-func (failingCache) Get(context.Context, string) ([]byte, error) {
+func (failingCache) GetMulti(context.Context, ...string) (map[string][]byte, error) {
 	return nil, errors.New("dial: refused")
 }
 func (failingCache) Set(context.Context, string, []byte, time.Duration) error {
 	return errors.New("dial: refused")
 }
-func (failingCache) Delete(context.Context, string) error { return errors.New("dial: refused") }
+func (failingCache) Incr(context.Context, string) (uint64, error) {
+	return 0, errors.New("dial: refused")
+}
 
 func TestCacheDownServesFromDatabase(t *testing.T) {
 	s := newSite(t, func(d *server.Deps, _ *server.Options) { d.Cache = failingCache{} })

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -178,30 +179,30 @@ func Blobs(t *testing.T, open func(t *testing.T) photo.Blobs) {
 // Cache tests a photo.Cache. open returns an empty cache.
 func Cache(t *testing.T, open func(t *testing.T) photo.Cache) {
 	ctx := context.Background()
-	t.Run("miss, set, get, delete", func(t *testing.T) {
+	get := func(t *testing.T, cache photo.Cache, keys ...string) map[string]string {
+		t.Helper()
+		values, err := cache.GetMulti(ctx, keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for k, v := range values {
+			out[k] = string(v)
+		}
+		return out
+	}
+	t.Run("miss, set, overwrite, get several", func(t *testing.T) {
 		cache := open(t)
-		if _, err := cache.Get(ctx, "k"); !errors.Is(err, photo.ErrNotFound) {
-			t.Fatalf("Get on empty cache = %v, want ErrNotFound", err)
+		if got := get(t, cache, "a", "b"); len(got) != 0 {
+			t.Fatalf("empty cache returned %v", got)
 		}
-		if err := cache.Set(ctx, "k", []byte("<li>v</li>"), time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := cache.Get(ctx, "k"); err != nil || string(got) != "<li>v</li>" {
-			t.Fatalf("Get = %q, %v", got, err)
-		}
-		if err := cache.Set(ctx, "k", []byte("v2"), time.Minute); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := cache.Get(ctx, "k"); err != nil || string(got) != "v2" {
-			t.Fatalf("Get after overwrite = %q, %v", got, err)
-		}
-		for range 2 {
-			if err := cache.Delete(ctx, "k"); err != nil {
+		for _, kv := range [][2]string{{"a", "<li>v</li>"}, {"b", "x"}, {"a", "v2"}} {
+			if err := cache.Set(ctx, kv[0], []byte(kv[1]), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := cache.Get(ctx, "k"); !errors.Is(err, photo.ErrNotFound) {
-			t.Fatalf("Get after Delete = %v, want ErrNotFound", err)
+		if got := get(t, cache, "a", "b", "c"); len(got) != 2 || got["a"] != "v2" || got["b"] != "x" {
+			t.Fatalf("GetMulti = %v, want a=v2 b=x and no c", got)
 		}
 	})
 	t.Run("entries expire", func(t *testing.T) {
@@ -210,8 +211,49 @@ func Cache(t *testing.T, open func(t *testing.T) photo.Cache) {
 			t.Fatal(err)
 		}
 		time.Sleep(2100 * time.Millisecond)
-		if _, err := cache.Get(ctx, "short"); !errors.Is(err, photo.ErrNotFound) {
-			t.Fatalf("Get after the TTL = %v, want ErrNotFound", err)
+		if got := get(t, cache, "short"); len(got) != 0 {
+			t.Fatalf("GetMulti after the TTL = %v, want a miss", got)
+		}
+	})
+	t.Run("counters start at 1 and count every increment", func(t *testing.T) {
+		cache := open(t)
+		if n, err := cache.Incr(ctx, "gen"); err != nil || n != 1 {
+			t.Fatalf("first Incr = %d, %v; want 1", n, err)
+		}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, err := cache.Incr(ctx, "gen"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := get(t, cache, "gen"); got["gen"] != "21" {
+			t.Fatalf("counter = %q after 21 increments", got["gen"])
+		}
+	})
+	t.Run("concurrent first increments", func(t *testing.T) {
+		cache := open(t)
+		var wg sync.WaitGroup
+		seen := make(chan uint64, 10)
+		for range 10 {
+			wg.Go(func() {
+				n, err := cache.Incr(ctx, "fresh")
+				if err != nil {
+					t.Error(err)
+				}
+				seen <- n
+			})
+		}
+		wg.Wait()
+		close(seen)
+		distinct := map[uint64]bool{}
+		for n := range seen {
+			distinct[n] = true
+		}
+		if len(distinct) != 10 {
+			t.Fatalf("10 increments of a missing counter returned %v", distinct)
 		}
 	})
 }
