@@ -5,9 +5,7 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -91,31 +89,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // sending new requests before the server shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
 
-const (
-	sessionUserKey = "user"
-	maxNameLength  = 64
-)
-
-// viewer is who is looking at a page, read without touching the session
-// store for anonymous visitors.
-type viewer struct {
-	User        string
-	Fingerprint string
-	SessionDown bool
-}
-
-type viewerKey struct{}
-
-// fingerprint is a short, non-secret digest of a session token: enough to
-// see whether two servers share a session, useless for hijacking it.
-func fingerprint(token string) string {
-	if token == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte("web-demo session fingerprint\x00" + token))
-	return hex.EncodeToString(sum[:4])
-}
-
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // render executes a template into a pooled buffer first, so a template error
@@ -140,11 +113,6 @@ func (s *Server) fail(w http.ResponseWriter, status int, message string) {
 		Title, Message string
 		Server         Identity
 	}{http.StatusText(status), message, s.Identity})
-}
-
-func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
-	s.Logger.Error("session store", "path", r.URL.Path, "err", err)
-	s.fail(w, http.StatusServiceUnavailable, "Sessions are unavailable right now, so logging in, out and uploading cannot work. Please try again shortly.")
 }
 
 // detached returns a context for clean-up work that must finish even when

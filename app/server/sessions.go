@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+const (
+	sessionUserKey = "user"
+	maxNameLength  = 64
+)
+
+// viewer is who is looking at a page, read without touching the session
+// store for anonymous visitors.
+type viewer struct {
+	User        string
+	Fingerprint string
+	SessionDown bool
+}
+
+type viewerKey struct{}
+
+// fingerprint is a short, non-secret digest of a session token: enough to
+// see whether two servers share a session, useless for hijacking it.
+func fingerprint(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("web-demo session fingerprint\x00" + token))
+	return hex.EncodeToString(sum[:4])
+}
+
+// readSession puts the viewer in the request context. Visitors without a
+// cookie cost nothing; if the session store is down the page still renders,
+// logged out, with a notice.
+func (s *Server) readSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		var v viewer
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil && c.Value != "" {
+			ctx, err := s.sessions.Load(r.Context(), c.Value)
+			if err != nil {
+				s.Logger.Warn("session store unavailable; serving logged out", "err", err)
+				v.SessionDown = true
+			} else if user := s.sessions.GetString(ctx, sessionUserKey); user != "" {
+				v.User = user
+				v.Fingerprint = fingerprint(s.sessions.Token(ctx))
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+	})
+}
+
+// loadSession loads the visitor's session for routes that act on it. If
+// the store is down the request fails with a clear message.
+func (s *Server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			s.sessionError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// saveSession stores a changed session and sets or clears its cookie. It
+// runs before anything is written, so a store error can still become a
+// clean 503.
+func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	switch s.sessions.Status(ctx) {
+	case scs.Modified:
+		token, expiry, err := s.sessions.Commit(ctx)
+		if err != nil {
+			return err
+		}
+		s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+	case scs.Destroyed:
+		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+	return nil
+}
+
+// validName applies the login rules: 1 to 64 characters, none of them
+// control characters.
+func validName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("Please enter a name.")
+	case !utf8.ValidString(name):
+		return errors.New("The name is not valid text.")
+	case utf8.RuneCountInString(name) > maxNameLength:
+		return fmt.Errorf("The name is longer than %d characters.", maxNameLength)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return errors.New("The name may not contain control characters.")
+	}
+	return nil
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, http.StatusBadRequest, "The login form could not be read.")
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if err := validName(name); err != nil {
+		s.fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	// A new token on login stops session fixation.
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	s.sessions.Put(r.Context(), sessionUserKey, name)
+	if err := s.saveSession(w, r); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	if err := s.saveSession(w, r); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Logger.Error("session store", "path", r.URL.Path, "err", err)
+	s.fail(w, http.StatusServiceUnavailable, "Sessions are unavailable right now, so logging in, out and uploading cannot work. Please try again shortly.")
+}
