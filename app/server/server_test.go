@@ -64,7 +64,7 @@ func TestLoginUploadServeLogout(t *testing.T) {
 	}
 
 	page = s.get("/").body
-	if !strings.Contains(page, "Fetched 1 records from the database.") {
+	if !strings.Contains(page, "Fetched 1 record from the database.") {
 		t.Error("page lacks the database line")
 	}
 	m := imgSrc.FindStringSubmatch(page)
@@ -325,7 +325,7 @@ func TestFrontPageCache(t *testing.T) {
 	s.login("ada")
 	s.upload("a.png", pngImage(t, 4, 4))
 	page := s.get("/").body
-	if !strings.Contains(page, "Fetched 1 records") || imgSrc.FindString(page) == "" {
+	if !strings.Contains(page, "Fetched 1 record") || imgSrc.FindString(page) == "" {
 		t.Fatal("the upload did not invalidate the cache")
 	}
 	if page := s.get("/").body; strings.Contains(page, `id="db-line"`) || imgSrc.FindString(page) == "" {
@@ -353,7 +353,7 @@ func TestCacheDownServesFromDatabase(t *testing.T) {
 		t.Fatalf("upload with the cache down = %d", r.status)
 	}
 	r := s.get("/")
-	if r.status != http.StatusOK || !strings.Contains(r.body, "Fetched 1 records") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Fetched 1 record") {
 		t.Fatalf("front page with the cache down = %d", r.status)
 	}
 }
