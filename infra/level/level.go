@@ -95,14 +95,11 @@ type Endpoints struct {
 	S3Endpoint string
 	Region     string
 
-	Latency         time.Duration
-	LatencyFile     string
-	LatencyParam    string
-	CookieSecure    bool
-	ShutdownDrain   time.Duration
-	MySQLMaxConns   int
-	PageCacheTTL    time.Duration
-	PresignedExpiry time.Duration
+	Latency       time.Duration
+	LatencyFile   string
+	LatencyParam  string
+	CookieSecure  bool
+	ShutdownDrain time.Duration
 }
 
 // AppConfig is the app's configuration for features f at endpoints e.
@@ -117,12 +114,6 @@ func AppConfig(f Features, e Endpoints) (config.Config, error) {
 	c.LatencySSMParam = e.LatencyParam
 	c.CookieSecure = e.CookieSecure
 	c.ShutdownDrain = e.ShutdownDrain
-	if e.MySQLMaxConns > 0 {
-		c.MySQLMaxConns = e.MySQLMaxConns
-	}
-	if e.PageCacheTTL > 0 {
-		c.PageCacheTTL = e.PageCacheTTL
-	}
 
 	switch {
 	case e.MySQLDSN != "":
@@ -138,9 +129,6 @@ func AppConfig(f Features, e Endpoints) (config.Config, error) {
 	if f.ObjectStorage {
 		c.Storage, c.S3Bucket, c.S3Endpoint = config.StorageS3, e.Bucket, e.S3Endpoint
 		c.S3PathStyle = e.S3Endpoint != ""
-		if e.PresignedExpiry > 0 {
-			c.S3PresignExpiry = e.PresignedExpiry
-		}
 	} else {
 		c.Storage, c.UploadDir = config.StorageDisk, e.UploadDir
 	}

@@ -174,15 +174,14 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 			artifactBucket, param, host, port, secret := v[0].(string), v[1].(string), v[2].(string), v[3].(int), v[4].(string)
 			memcached, uploads, files := v[5].(string), v[6].(string), v[7].(string)
 			endpoints := level.Endpoints{
-				Addr:          fmt.Sprintf(":%d", httpPort),
-				EC2:           true,
-				Region:        region,
-				LatencyParam:  param,
-				CookieSecure:  s.CertificateArn != "",
-				Bucket:        uploads,
-				UploadDir:     localUploadDir,
-				MySQLPort:     3306,
-				MySQLMaxConns: 20,
+				Addr:         fmt.Sprintf(":%d", httpPort),
+				EC2:          true,
+				Region:       region,
+				LatencyParam: param,
+				CookieSecure: s.CertificateArn != "",
+				Bucket:       uploads,
+				UploadDir:    localUploadDir,
+				MySQLPort:    3306,
 			}
 			if s.Features.LoadBalancer {
 				endpoints.ShutdownDrain = shutdownDrain
