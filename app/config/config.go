@@ -156,7 +156,7 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.S3Endpoint }},
 	{Name: "S3_PATH_STYLE", Levels: "local", Doc: "Use path-style bucket addressing (S3-compatible servers).",
 		field: func(c *Config) any { return &c.S3PathStyle }},
-	{Name: "S3_PRESIGN_EXPIRY", Levels: "2–4", Doc: "Lifetime of presigned image URLs.",
+	{Name: "S3_PRESIGN_EXPIRY", Levels: "2–4", Doc: "Lifetime of presigned image URLs (at most 7 days); cut to the signing credentials' own lifetime, since a URL dies with them.",
 		field: func(c *Config) any { return &c.S3PresignExpiry }},
 	{Name: "CDN_BASE_URL", Levels: "2–4", Doc: "Optional CDN base URL; image URLs become base + key instead of presigned URLs.",
 		field: func(c *Config) any { return &c.CDNBaseURL }},
@@ -206,7 +206,7 @@ func Default() Config {
 		Storage:         StorageDisk,
 		UploadDir:       "data/uploads",
 		S3Prefix:        "uploads/",
-		S3PresignExpiry: 10 * time.Hour,
+		S3PresignExpiry: time.Hour,
 		Sessions:        SessionsMemory,
 		MemcachedPrefix: "webdemo:",
 		PageCache:       CacheOff,
@@ -338,6 +338,9 @@ func format(field any) string {
 	panic(fmt.Sprintf("config: unsupported type %T", field))
 }
 
+// maxPresignExpiry is Signature Version 4's limit on a presigned URL.
+const maxPresignExpiry = 7 * 24 * time.Hour
+
 // Validate checks the settings that depend on one another.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -371,6 +374,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.S3Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
 			return fmt.Errorf("S3_ENDPOINT: %q is not an absolute URL", c.S3Endpoint)
 		}
+	}
+	if c.S3PresignExpiry < time.Second || c.S3PresignExpiry > maxPresignExpiry {
+		return fmt.Errorf("S3_PRESIGN_EXPIRY: %s is not between 1s and %s, the longest S3 accepts", c.S3PresignExpiry, maxPresignExpiry)
 	}
 	if c.CDNBaseURL != "" {
 		if u, err := url.Parse(c.CDNBaseURL); err != nil || u.Scheme == "" || u.Host == "" {

@@ -103,14 +103,41 @@ func (b *Blobs) URL(ctx context.Context, key string) (string, error) {
 	if b.opts.CDNBaseURL != "" {
 		return strings.TrimSuffix(b.opts.CDNBaseURL, "/") + "/" + b.objectKey(key), nil
 	}
+	expiry, err := b.presignExpiry(ctx)
+	if err != nil {
+		return "", err
+	}
 	req, err := b.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(b.opts.Bucket),
 		Key:    aws.String(b.objectKey(key)),
-	}, s3.WithPresignExpires(b.opts.PresignExpiry))
+	}, s3.WithPresignExpires(expiry))
 	if err != nil {
 		return "", fmt.Errorf("s3 presign: %w", err)
 	}
 	return req.URL, nil
+}
+
+// presignExpiry is the configured lifetime, cut to what the signing
+// credentials have left: a URL signed with temporary credentials, such as
+// an instance role's, stops working when they expire, whatever it asked
+// for ("Sharing objects with presigned URLs" in the S3 guide). The URL then
+// says honestly how long it lives.
+func (b *Blobs) presignExpiry(ctx context.Context) (time.Duration, error) {
+	expiry := b.opts.PresignExpiry
+	provider := b.client.Options().Credentials
+	if provider == nil {
+		return expiry, nil
+	}
+	creds, err := provider.Retrieve(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("s3 presign: credentials: %w", err)
+	}
+	if creds.CanExpire {
+		if left := time.Until(creds.Expires).Truncate(time.Second); left < expiry {
+			expiry = max(left, time.Second)
+		}
+	}
+	return expiry, nil
 }
 
 func isNotFound(err error) bool {

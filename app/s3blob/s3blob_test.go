@@ -3,6 +3,8 @@ package s3blob_test
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,49 @@ func TestUnreachableEndpoint(t *testing.T) {
 	key, _ := photo.NewKey("image/png")
 	if err := store.Put(ctx, key, "image/png", strings.NewReader("x"), 1); err == nil {
 		t.Fatal("Put to an unreachable endpoint succeeded")
+	}
+}
+
+// expiringCredentials are temporary credentials, as an instance role's.
+type expiringCredentials struct{ expires time.Time }
+
+func (c expiringCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", SessionToken: "token",
+		CanExpire: true, Expires: c.expires}, nil
+}
+
+// A URL signed with temporary credentials dies with them, so it must not
+// claim a longer life than they have left.
+func TestPresignedURLLivesNoLongerThanItsCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		credsLeft   time.Duration
+		wantAtMost  time.Duration
+		wantAtLeast time.Duration
+	}{
+		{"credentials outlive the expiry", 6 * time.Hour, time.Hour, time.Hour},
+		{"credentials expire first", 10 * time.Minute, 10 * time.Minute, 9 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := s3.New(s3.Options{Region: "us-east-1", Credentials: expiringCredentials{time.Now().Add(tc.credsLeft)}})
+			store := s3blob.New(client, s3blob.Options{Bucket: "uploads-bucket", Prefix: "uploads/", PresignExpiry: time.Hour})
+			key, _ := photo.NewKey("image/png")
+			raw, err := store.URL(context.Background(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seconds, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
+			if err != nil {
+				t.Fatalf("no X-Amz-Expires in %s", raw)
+			}
+			got := time.Duration(seconds) * time.Second
+			if got > tc.wantAtMost || got < tc.wantAtLeast {
+				t.Fatalf("URL lives %s; want between %s and %s", got, tc.wantAtLeast, tc.wantAtMost)
+			}
+		})
 	}
 }
