@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	pulumi.Run(stack.Program(stack.Options{BuildApp: stack.BuildApp}))
+	pulumi.Run(stack.Program(stack.Options{BuildApp: stack.BuildApp, WaitHealthy: stack.WaitHealthy}))
 }

@@ -8,7 +8,8 @@ import (
 
 // Alarms scale the group on the ALB's average target response time, as the
 // tutorial does: above scaleOutLatency for a minute adds an instance, then
-// waits scaleOutCooldown; below scaleInLatency for a minute removes one.
+// waits scaleOutCooldown; below scaleInLatency for a minute removes one,
+// then waits scaleInCooldown.
 type Alarms struct {
 	pulumi.ResourceState
 
@@ -24,13 +25,13 @@ func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balan
 		return nil, err
 	}
 	parent := pulumi.Parent(a)
-	policy := func(suffix string, change int) (*autoscaling.Policy, error) {
+	policy := func(suffix string, change, cooldown int) (*autoscaling.Policy, error) {
 		return autoscaling.NewPolicy(ctx, name+"-"+suffix, &autoscaling.PolicyArgs{
 			AutoscalingGroupName: fleet.Group.Name,
 			PolicyType:           pulumi.String("SimpleScaling"),
 			AdjustmentType:       pulumi.String("ChangeInCapacity"),
 			ScalingAdjustment:    pulumi.Int(change),
-			Cooldown:             pulumi.Int(s.ScaleOutCooldown),
+			Cooldown:             pulumi.Int(cooldown),
 		}, parent)
 	}
 	alarm := func(suffix, comparison string, threshold float64, missing string, action *autoscaling.Policy, description string) (*cloudwatch.MetricAlarm, error) {
@@ -49,10 +50,10 @@ func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balan
 		}, parent)
 	}
 	var err error
-	if a.ScaleOut, err = policy("scale-out", 1); err != nil {
+	if a.ScaleOut, err = policy("scale-out", 1, s.ScaleOutCooldown); err != nil {
 		return nil, err
 	}
-	if a.ScaleIn, err = policy("scale-in", -1); err != nil {
+	if a.ScaleIn, err = policy("scale-in", -1, s.ScaleInCooldown); err != nil {
 		return nil, err
 	}
 	if a.HighLatency, err = alarm("high-latency", "GreaterThanThreshold", s.ScaleOutLatency, "notBreaching", a.ScaleOut,

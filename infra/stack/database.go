@@ -21,6 +21,18 @@ type Database struct {
 // databaseName is the schema the app uses.
 const databaseName = "webdemo"
 
+// MySQL 8.4 is the LTS release in RDS standard support. 8.0 left standard
+// support on 2026-07-31: a new 8.0 instance is enrolled in Extended
+// Support, billed per vCPU-hour. The parameter group family must match the
+// major version.
+const (
+	mysqlEngineVersion  = "8.4"
+	mysqlParameterGroup = "mysql8.4"
+	// noExtendedSupport refuses paid Extended Support, so the instance is
+	// upgraded (or refused) at the end of standard support instead of billed.
+	noExtendedSupport = "open-source-rds-extended-support-disabled"
+)
+
 func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opts ...pulumi.ResourceOption) (*Database, error) {
 	db := &Database{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Database", name, db, opts...); err != nil {
@@ -34,7 +46,7 @@ func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opt
 		return nil, err
 	}
 	params, err := rds.NewParameterGroup(ctx, name, &rds.ParameterGroupArgs{
-		Family:      pulumi.String("mysql8.0"),
+		Family:      pulumi.String(mysqlParameterGroup),
 		Description: pulumi.String("web-demo: TLS required"),
 		Parameters: rds.ParameterGroupParameterArray{
 			&rds.ParameterGroupParameterArgs{Name: pulumi.String("require_secure_transport"), Value: pulumi.String("1")},
@@ -45,7 +57,8 @@ func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opt
 	}
 	db.Instance, err = rds.NewInstance(ctx, name, &rds.InstanceArgs{
 		Engine:                   pulumi.String("mysql"),
-		EngineVersion:            pulumi.String("8.0"),
+		EngineVersion:            pulumi.String(mysqlEngineVersion),
+		EngineLifecycleSupport:   pulumi.String(noExtendedSupport),
 		InstanceClass:            pulumi.String(s.DBInstanceClass),
 		AllocatedStorage:         pulumi.Int(20),
 		StorageType:              pulumi.String("gp3"),

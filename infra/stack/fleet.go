@@ -20,8 +20,12 @@ type Fleet struct {
 	pulumi.ResourceState
 
 	Instances []*ec2.Instance
-	Template  *ec2.LaunchTemplate
-	Group     *autoscaling.Group
+	// Attachments register Instances with the load balancer (levels 1–2).
+	Attachments []*lb.TargetGroupAttachment
+	// Address is the level-0 instance's Elastic IP, kept across updates.
+	Address  *ec2.Eip
+	Template *ec2.LaunchTemplate
+	Group    *autoscaling.Group
 }
 
 // FleetInputs are what the fleet runs on.
@@ -72,12 +76,23 @@ func newFleet(ctx *pulumi.Context, name string, s Settings, in FleetInputs, opts
 
 // instances creates one instance at level 0, or webCount behind the load
 // balancer, spread over both zones. A new AMI does not replace them (its
-// id is ignored after creation); new user-data does.
+// id is ignored after creation).
+//
+// New user-data (a new app build or new settings) replaces the servers
+// behind the load balancer: the new ones are created first, and the
+// program holds the old ones until the new pass health checks (see
+// Options.WaitHealthy). The level-0 server holds the database and the
+// uploads on its disk, so it is updated in place instead: EC2 stops it,
+// swaps the user-data and starts it, and the boot script, which runs at
+// every boot, installs the new app. Its Elastic IP keeps the address.
 func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
-	count := 1
+	count, replaceOnNewUserData := 1, true
 	if s.Features.LoadBalancer {
 		count = s.WebCount
+	} else {
+		replaceOnNewUserData = false
 	}
+	needs := append(append(append([]pulumi.Resource{}, in.Needs...), in.Identity.Policies...), in.Network.InternetPath...)
 	for i := range count {
 		instanceName := fmt.Sprintf("%s-%d", name, i)
 		instance, err := ec2.NewInstance(ctx, instanceName, &ec2.InstanceArgs{
@@ -88,7 +103,7 @@ func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in Fleet
 			IamInstanceProfile:      in.Identity.Profile.Name,
 			KeyName:                 keyName,
 			UserData:                in.UserData,
-			UserDataReplaceOnChange: pulumi.Bool(true),
+			UserDataReplaceOnChange: pulumi.Bool(replaceOnNewUserData),
 			Monitoring:              pulumi.Bool(true),
 			MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
 				HttpEndpoint:            pulumi.String("enabled"),
@@ -101,19 +116,34 @@ func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in Fleet
 				VolumeSize: pulumi.Int(rootVolumeGiB),
 			},
 			Tags: nameTag(ctx, fmt.Sprintf("web-%d", i)),
-		}, parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.Needs))
+		}, parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(needs))
 		if err != nil {
 			return err
 		}
 		f.Instances = append(f.Instances, instance)
 		if in.LoadBalancer != nil {
-			if _, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
+			attachment, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
 				TargetGroupArn: in.LoadBalancer.TargetGroup.Arn,
 				TargetId:       instance.ID(),
 				Port:           pulumi.Int(httpPort),
-			}, parent); err != nil {
+			}, parent)
+			if err != nil {
 				return err
 			}
+			f.Attachments = append(f.Attachments, attachment)
+		}
+	}
+	if in.LoadBalancer == nil {
+		// Associating an Elastic IP releases the instance's automatic public
+		// address, so this costs no more than that one did.
+		var err error
+		f.Address, err = ec2.NewEip(ctx, name, &ec2.EipArgs{
+			Domain:   pulumi.String("vpc"),
+			Instance: f.Instances[0].ID(),
+			Tags:     nameTag(ctx, "web"),
+		}, parent, pulumi.DependsOn(in.Network.InternetPath))
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -123,6 +153,9 @@ func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in Fleet
 const (
 	healthCheckGraceSeconds = 300
 	instanceWarmupSeconds   = 120
+	// capacityTimeout bounds the wait for healthy servers: boot takes a few
+	// minutes, so 15 leaves room for slow package mirrors.
+	capacityTimeout = "15m"
 )
 
 // autoScaled creates the launch template and the AutoScaling group. The
@@ -160,7 +193,7 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"), Tags: nameTag(ctx, "web"),
 		}},
-	}, parent, pulumi.IgnoreChanges([]string{"imageId"}))
+	}, parent, pulumi.IgnoreChanges([]string{"imageId"}), pulumi.DependsOn(in.Identity.Policies))
 	if err != nil {
 		return err
 	}
@@ -173,6 +206,11 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		HealthCheckType:        pulumi.String("ELB"),
 		HealthCheckGracePeriod: pulumi.Int(healthCheckGraceSeconds),
 		DefaultInstanceWarmup:  pulumi.Int(instanceWarmupSeconds),
+		// Creation waits until minSize instances pass the load balancer's
+		// health checks, so a level change deletes the old servers only
+		// once the group serves.
+		MinElbCapacity:         pulumi.Int(s.MinSize),
+		WaitForCapacityTimeout: pulumi.String(capacityTimeout),
 		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
 			Id: f.Template.ID(),
 			Version: f.Template.LatestVersion.ApplyT(func(v int) string {
@@ -189,6 +227,6 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		Tags: autoscaling.GroupTagArray{&autoscaling.GroupTagArgs{
 			Key: pulumi.String("Project"), Value: pulumi.String("web-demo"), PropagateAtLaunch: pulumi.Bool(true),
 		}},
-	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}))
+	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}), pulumi.DependsOn(in.Network.InternetPath))
 	return err
 }

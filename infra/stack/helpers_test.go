@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +71,7 @@ func (s *Simulation) one(t *testing.T, typ, name string) Resource {
 // byID finds the resource whose mock id is id.
 func (s *Simulation) byID(id string) (Resource, bool) {
 	for _, r := range s.Resources {
-		if r.Name+"-id" == id || "i-"+r.Name == id || r.Name+"-bucket" == id {
+		if r.Name+"-id" == id || "i-"+r.Name == id || r.Name+"-bucket" == id || "fsap-"+r.Name == id || "eipalloc-"+r.Name == id {
 			return r, true
 		}
 	}
@@ -110,8 +113,52 @@ func str(r Resource, path string) string {
 	return ""
 }
 
-// userData returns a resource's boot script, decoding a launch template's.
+// userData returns a resource's boot script: the shell part of its MIME
+// user-data, decoding a launch template's base64 first.
 func userData(t *testing.T, r Resource) string {
+	t.Helper()
+	parts := userDataParts(t, r)
+	script, ok := parts["text/x-shellscript"]
+	if !ok {
+		t.Fatalf("%s: user-data has no text/x-shellscript part", r.Name)
+	}
+	return script
+}
+
+// userDataParts parses a resource's MIME user-data as cloud-init does,
+// returning each part by content type.
+func userDataParts(t *testing.T, r Resource) map[string]string {
+	t.Helper()
+	raw := rawUserData(t, r)
+	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatalf("%s: user-data is not a MIME document: %v", r.Name, err)
+	}
+	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/mixed" {
+		t.Fatalf("%s: user-data is %q (%v), want multipart/mixed", r.Name, mediaType, err)
+	}
+	parts := map[string]string{}
+	reader := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		part, err := reader.NextPart()
+		if err == io.EOF {
+			return parts
+		}
+		if err != nil {
+			t.Fatalf("%s: user-data part: %v", r.Name, err)
+		}
+		body, err := io.ReadAll(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partType, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		parts[partType] = string(body)
+	}
+}
+
+// rawUserData is a resource's user-data as EC2 hands it to the instance.
+func rawUserData(t *testing.T, r Resource) string {
 	t.Helper()
 	raw := str(r, "userData")
 	if r.Type == "aws:ec2/launchTemplate:LaunchTemplate" {

@@ -16,6 +16,10 @@ type Identity struct {
 
 	Role    *iam.Role
 	Profile *iam.InstanceProfile
+	// Policies are the role's grants. Instances and templates depend on
+	// them, not only on the profile, so no server boots before its
+	// permissions exist.
+	Policies []pulumi.Resource
 }
 
 // Grants are the ARNs the app may use; unset ones grant nothing.
@@ -25,6 +29,8 @@ type Grants struct {
 	DBSecretArn       pulumi.StringInput
 	UploadsBucketArn  pulumi.StringInput
 	FileSystemArn     pulumi.StringInput
+	// AccessPointArn is the only way in to FileSystemArn.
+	AccessPointArn pulumi.StringInput
 }
 
 // ssmCorePolicy is AWS's managed policy for Session Manager, which
@@ -53,17 +59,20 @@ func newIdentity(ctx *pulumi.Context, name string, grants Grants, opts ...pulumi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
+	ssm, err := iam.NewRolePolicyAttachment(ctx, name+"-ssm", &iam.RolePolicyAttachmentArgs{
 		Role: id.Role.Name, PolicyArn: pulumi.String(ssmCorePolicy),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-app", &iam.RolePolicyArgs{
+	app, err := iam.NewRolePolicy(ctx, name+"-app", &iam.RolePolicyArgs{
 		Role:   id.Role.ID(),
 		Policy: grants.document(),
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, err
 	}
+	id.Policies = []pulumi.Resource{ssm, app}
 	id.Profile, err = iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: id.Role.Name}, parent)
 	if err != nil {
 		return nil, err
@@ -80,26 +89,48 @@ func (g Grants) document() pulumi.StringOutput {
 		return in.ToStringOutput()
 	}
 	return pulumi.All(optional(g.ArtifactObjectArn), optional(g.LatencyParamArn), optional(g.DBSecretArn),
-		optional(g.UploadsBucketArn), optional(g.FileSystemArn)).ApplyT(func(arns []any) (string, error) {
-		artifact, param, secret, uploads, files := arns[0].(string), arns[1].(string), arns[2].(string), arns[3].(string), arns[4].(string)
-		statements := []statement{{Sid: "ReadAppArtifact", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{artifact}}}
-		if param != "" {
-			statements = append(statements, statement{Sid: "ReadLatency", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{param}})
+		optional(g.UploadsBucketArn), optional(g.FileSystemArn), optional(g.AccessPointArn)).ApplyT(func(arns []any) (string, error) {
+		resolved := make([]string, len(arns))
+		for i, arn := range arns {
+			resolved[i] = arn.(string)
 		}
-		if secret != "" {
-			statements = append(statements, statement{Sid: "ReadDatabaseSecret", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{secret}})
-		}
-		if uploads != "" {
-			statements = append(statements, statement{Sid: "ReadWriteUploads", Effect: "Allow",
-				Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{uploads + "/" + uploadsPrefix + "*"}})
-		}
-		if files != "" {
-			statements = append(statements, statement{Sid: "MountSharedUploads", Effect: "Allow",
-				Action: []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}, Resource: []string{files}})
-		}
-		doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: statements})
-		return string(doc), err
+		return grantedARNs{
+			artifact: resolved[0], latencyParam: resolved[1], dbSecret: resolved[2],
+			uploadsBucket: resolved[3], fileSystem: resolved[4], accessPoint: resolved[5],
+		}.document()
 	}).(pulumi.StringOutput)
+}
+
+// grantedARNs are Grants once resolved; empty ones grant nothing.
+type grantedARNs struct {
+	artifact, latencyParam, dbSecret, uploadsBucket, fileSystem, accessPoint string
+}
+
+func (g grantedARNs) document() (string, error) {
+	statements := []statement{{Sid: "ReadAppArtifact", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{g.artifact}}}
+	if g.latencyParam != "" {
+		statements = append(statements, statement{Sid: "ReadLatency", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{g.latencyParam}})
+	}
+	if g.dbSecret != "" {
+		statements = append(statements, statement{Sid: "ReadDatabaseSecret", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{g.dbSecret}})
+	}
+	if g.uploadsBucket != "" {
+		statements = append(statements,
+			statement{Sid: "ReadWriteUploads", Effect: "Allow",
+				Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{g.uploadsBucket + "/" + uploadsPrefix + "*"}},
+			// Without ListBucket, S3 answers a missing key with 403
+			// AccessDenied instead of 404 NoSuchKey (GetObject in the S3 API
+			// reference). The bucket holds only this app's uploads.
+			statement{Sid: "TellMissingUploads", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{g.uploadsBucket}})
+	}
+	if g.fileSystem != "" {
+		statements = append(statements, statement{Sid: "MountSharedUploads", Effect: "Allow",
+			Action:    []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
+			Resource:  []string{g.fileSystem},
+			Condition: map[string]map[string]string{"StringEquals": {"elasticfilesystem:AccessPointArn": g.accessPoint}}})
+	}
+	doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: statements})
+	return string(doc), err
 }
 
 // policyDocument is an IAM policy in its JSON shape.

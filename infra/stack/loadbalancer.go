@@ -37,7 +37,9 @@ func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network,
 		EnableDeletionProtection: pulumi.Bool(s.DeletionProtection),
 		IdleTimeout:              pulumi.Int(60),
 		Tags:                     nameTag(ctx, "alb"),
-	}, parent)
+		// An internet-facing ALB fails to create in a VPC whose gateway
+		// is not attached yet.
+	}, parent, pulumi.DependsOn(net.InternetPath))
 	if err != nil {
 		return nil, err
 	}

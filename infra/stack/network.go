@@ -19,6 +19,15 @@ type Network struct {
 	VpcID            pulumi.IDOutput
 	PublicSubnetIDs  pulumi.StringArray
 	PrivateSubnetIDs pulumi.StringArray
+	// Zones are the two availability zones used, both offering the
+	// instance type.
+	Zones []string
+	// InternetPath is the gateway and the public routes. Whatever needs the
+	// internet (the load balancer, instances, the group, an Elastic IP)
+	// depends on it: an internet-facing ALB created before the gateway is
+	// attached fails, and on destroy the gateway must outlive the public
+	// addresses.
+	InternetPath []pulumi.Resource
 
 	// Security groups; nil where the level does not need them.
 	LoadBalancerSG *ec2.SecurityGroup
@@ -44,13 +53,11 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 	}
 	parent := pulumi.Parent(n)
 
-	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, pulumi.Parent(n))
+	zones, err := zonesOffering(ctx, s.InstanceType, pulumi.Parent(n))
 	if err != nil {
 		return nil, err
 	}
-	if len(zones.Names) < 2 {
-		return nil, fmt.Errorf("network: the region has %d available zones; an ALB and a database need 2", len(zones.Names))
-	}
+	n.Zones = zones
 
 	vpcRes, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
 		CidrBlock:          pulumi.String("10.0.0.0/16"),
@@ -79,7 +86,8 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	for i, zone := range zones.Names[:2] {
+	n.InternetPath = append(n.InternetPath, igw, public)
+	for i, zone := range zones {
 		for _, tier := range []struct {
 			kind     string
 			cidr     string
@@ -101,10 +109,14 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 			if err != nil {
 				return nil, err
 			}
-			if _, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
+			association, err := ec2.NewRouteTableAssociation(ctx, subnetName, &ec2.RouteTableAssociationArgs{
 				SubnetId: subnet.ID(), RouteTableId: tier.table.ID(),
-			}, parent); err != nil {
+			}, parent)
+			if err != nil {
 				return nil, err
+			}
+			if tier.publicIP {
+				n.InternetPath = append(n.InternetPath, association)
 			}
 			*tier.ids = append(*tier.ids, subnet.ID().ToStringOutput())
 		}
@@ -114,6 +126,39 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 		return nil, err
 	}
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{"vpcId": vpcRes.ID()})
+}
+
+// zonesOffering picks the region's first two available zones that offer
+// instanceType. Zone names map to different physical zones in each
+// account, and some zones lack newer types (in us-east-1, use1-az3), so
+// the first two names are not safe.
+func zonesOffering(ctx *pulumi.Context, instanceType string, opts ...pulumi.InvokeOption) ([]string, error) {
+	available, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	offerings, err := ec2.GetInstanceTypeOfferings(ctx, &ec2.GetInstanceTypeOfferingsArgs{
+		LocationType: pulumi.StringRef("availability-zone"),
+		Filters:      []ec2.GetInstanceTypeOfferingsFilter{{Name: "instance-type", Values: []string{instanceType}}},
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	offered := map[string]bool{}
+	for _, zone := range offerings.Locations {
+		offered[zone] = true
+	}
+	var zones []string
+	for _, zone := range available.Names {
+		if offered[zone] && len(zones) < 2 {
+			zones = append(zones, zone)
+		}
+	}
+	if len(zones) < 2 {
+		return nil, fmt.Errorf("network: %s is offered in %d available zone(s) of this region (%v); an ALB and a database need 2: choose another web-demo:instanceType or region",
+			instanceType, len(zones), zones)
+	}
+	return zones, nil
 }
 
 // securityGroups opens only what each level needs. Only the load balancer
@@ -158,7 +203,7 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 	// gateway, since there is no NAT gateway.
 	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-app-out", &vpc.SecurityGroupEgressRuleArgs{
 		SecurityGroupId: n.AppSG.ID(), IpProtocol: pulumi.String("-1"), CidrIpv4: pulumi.String("0.0.0.0/0"),
-		Description: pulumi.String("AWS APIs, packages, and the VPC's own services"),
+		Description: pulumi.String("AWS APIs, packages and services inside the VPC"),
 	}, parent); err != nil {
 		return err
 	}

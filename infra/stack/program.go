@@ -4,12 +4,14 @@
 package stack
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"webdemo/infra/level"
 )
@@ -19,6 +21,9 @@ type Options struct {
 	// BuildApp builds the app for a GOARCH. Tests pass a stand-in so they
 	// need not cross-compile.
 	BuildApp func(goarch string) (Artifact, error)
+	// WaitHealthy holds a `pulumi up` until new servers behind the load
+	// balancer pass health checks (levels 1–2). Nil skips the wait.
+	WaitHealthy func(context.Context, HealthCheck) error
 }
 
 // Program returns the Pulumi program.
@@ -106,7 +111,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		outputs["uploadsBucket"] = storage.Uploads.Bucket
 	}
 	if storage.Files != nil {
-		grants.FileSystemArn = storage.Files.Arn
+		grants.FileSystemArn, grants.AccessPointArn = storage.Files.Arn, storage.FilesAccess.Arn
 		outputs["fileSystemId"] = storage.Files.ID()
 	}
 	identity, err := newIdentity(ctx, "app", grants)
@@ -124,7 +129,8 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 
 	userData := bootScript(s, region.Name, artifact, storage, latency, database, cache)
 	fleet, err := newFleet(ctx, "web", s, FleetInputs{
-		Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer, Needs: storage.MountTargets,
+		Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer,
+		Needs: append([]pulumi.Resource{storage.Artifact}, storage.MountTargets...),
 	})
 	if err != nil {
 		return nil, err
@@ -142,12 +148,40 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 			ids = append(ids, instance.ID().ToStringOutput())
 		}
 		outputs["instanceIds"] = ids
+		if balancer != nil && opts.WaitHealthy != nil && !ctx.DryRun() {
+			outputs["instanceIds"] = healthGate(ctx, opts.WaitHealthy, region.Name, balancer, fleet)
+		}
 		outputs["sessionManager"] = pulumi.Sprintf("aws ssm start-session --target %s", fleet.Instances[0].ID())
 		if balancer == nil {
-			outputs["url"] = pulumi.Sprintf("http://%s", fleet.Instances[0].PublicDns)
+			outputs["url"] = pulumi.Sprintf("http://%s", fleet.Address.PublicDns)
 		}
 	}
 	return outputs, nil
+}
+
+// healthGate is the instance ids, known only once every instance passes
+// the load balancer's health checks. As a stack output it holds the update
+// open, and with it the deletion of the servers being replaced.
+func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) error, region string, balancer *LoadBalancer, fleet *Fleet) pulumi.StringArrayOutput {
+	registered := pulumi.StringArray{}
+	for _, attachment := range fleet.Attachments {
+		registered = append(registered, attachment.ID().ToStringOutput())
+	}
+	ids := pulumi.StringArray{}
+	for _, instance := range fleet.Instances {
+		ids = append(ids, instance.ID().ToStringOutput())
+	}
+	profile := config.New(ctx, "aws").Get("profile")
+	type gate struct {
+		targetGroup string
+		instances   []string
+	}
+	return pulumi.All(balancer.TargetGroup.Arn, ids, registered).ApplyTWithContext(ctx.Context(),
+		func(c context.Context, v []any) ([]string, error) {
+			g := gate{targetGroup: v[0].(string), instances: v[1].([]string)}
+			err := wait(c, HealthCheck{Region: region, Profile: profile, TargetGroupArn: g.targetGroup, Targets: g.instances})
+			return g.instances, err
+		}).(pulumi.StringArrayOutput)
 }
 
 // bootScript renders the user-data once every endpoint is known. The app's
@@ -155,7 +189,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter,
 	database *Database, cache *Cache) pulumi.StringOutput {
 	empty := pulumi.String("").ToStringOutput()
-	dbHost, dbSecret, cacheEndpoint, bucket, fileSystem := empty, empty, empty, empty, empty
+	dbHost, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID := empty, empty, empty, empty, empty, empty
 	dbPort := pulumi.Int(0).ToIntOutput()
 	if database != nil {
 		dbHost, dbPort, dbSecret = database.Address, database.Port, database.SecretArn
@@ -167,12 +201,12 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 		bucket = storage.Uploads.Bucket
 	}
 	if storage.Files != nil {
-		fileSystem = storage.Files.ID().ToStringOutput()
+		fileSystem, accessPointID = storage.Files.ID().ToStringOutput(), storage.FilesAccess.ID().ToStringOutput()
 	}
-	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem).
+	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID).
 		ApplyT(func(v []any) (string, error) {
 			artifactBucket, param, host, port, secret := v[0].(string), v[1].(string), v[2].(string), v[3].(int), v[4].(string)
-			memcached, uploads, files := v[5].(string), v[6].(string), v[7].(string)
+			memcached, uploads, files, accessPoint := v[5].(string), v[6].(string), v[7].(string), v[8].(string)
 			endpoints := level.Endpoints{
 				Addr:         fmt.Sprintf(":%d", httpPort),
 				EC2:          true,
@@ -204,15 +238,16 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 			}
 			app.S3Prefix = uploadsPrefix
 			return Boot{
-				Level:          s.Level,
-				Region:         region,
-				ArtifactBucket: artifactBucket,
-				ArtifactKey:    artifact.Key(),
-				ArtifactSHA256: artifact.SHA256,
-				App:            app,
-				LocalDatabase:  s.Features.LocalDatabase,
-				FileSystemID:   files,
-				RDSCABundle:    s.Features.ManagedDatabase,
+				Level:                 s.Level,
+				Region:                region,
+				ArtifactBucket:        artifactBucket,
+				ArtifactKey:           artifact.Key(),
+				ArtifactSHA256:        artifact.SHA256,
+				App:                   app,
+				LocalDatabase:         s.Features.LocalDatabase,
+				FileSystemID:          files,
+				FileSystemAccessPoint: accessPoint,
+				RDSCABundle:           s.Features.ManagedDatabase,
 			}.Render()
 		}).(pulumi.StringOutput)
 }

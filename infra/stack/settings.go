@@ -32,6 +32,7 @@ type Settings struct {
 	ScaleOutLatency  float64
 	ScaleInLatency   float64
 	ScaleOutCooldown int
+	ScaleInCooldown  int
 
 	AllowedCidr    string
 	SSHKeyName     string
@@ -56,6 +57,7 @@ var Defaults = Settings{
 	ScaleOutLatency:  1,
 	ScaleInLatency:   0.5,
 	ScaleOutCooldown: 300,
+	ScaleInCooldown:  300,
 	AllowedCidr:      "0.0.0.0/0",
 }
 
@@ -88,6 +90,7 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 	field("scaleOutLatency", secondsInto(&s.ScaleOutLatency), seconds)
 	field("scaleInLatency", secondsInto(&s.ScaleInLatency), seconds)
 	field("scaleOutCooldown", intInto(&s.ScaleOutCooldown), wholeNumber)
+	field("scaleInCooldown", intInto(&s.ScaleInCooldown), wholeNumber)
 	field("allowedCidr", textInto(&s.AllowedCidr), "")
 	field("sshKeyName", textInto(&s.SSHKeyName), "")
 	field("sshCidr", textInto(&s.SSHCidr), "")
@@ -166,6 +169,8 @@ func (s *Settings) check() error {
 		return settingError("scaleInLatency", "%g s must be below scaleOutLatency %g s", s.ScaleInLatency, s.ScaleOutLatency)
 	case s.ScaleOutCooldown < 0:
 		return settingError("scaleOutCooldown", "%d is not allowed: seconds ≥ 0", s.ScaleOutCooldown)
+	case s.ScaleInCooldown < 0:
+		return settingError("scaleInCooldown", "%d is not allowed: seconds ≥ 0", s.ScaleInCooldown)
 	}
 	if err := checkCidr("allowedCidr", s.AllowedCidr); err != nil {
 		return err

@@ -55,6 +55,9 @@ func Simulate(stackConfig map[string]string, opts Options) (*Simulation, error) 
 		if err != nil {
 			return err
 		}
+		for name, value := range outputs {
+			ctx.Export(name, value)
+		}
 		outputs.ToMapOutput().ApplyT(func(resolved map[string]any) error {
 			outputsMu.Lock()
 			sim.Outputs = resolved
@@ -132,6 +135,12 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:ec2/instance:Instance":
 		id = "i-" + args.Name
 		set("publicDns", "ec2-"+args.Name+".compute-1.amazonaws.com")
+	case "aws:ec2/eip:Eip":
+		id = "eipalloc-" + args.Name
+		set("publicIp", "198.51.100.10")
+		set("publicDns", "ec2-198-51-100-10.compute-1.amazonaws.com")
+	case "aws:efs/accessPoint:AccessPoint":
+		id = "fsap-" + args.Name
 	}
 	setDefault("name", args.Name+"-name")
 	m.mu.Lock()
@@ -155,13 +164,24 @@ func parentName(args pulumi.MockResourceArgs) string {
 	return ""
 }
 
-// Call answers the program's invokes: zones, region and the AMI parameter.
+// MockZonesOffering are the mock zones that offer every instance type: the
+// second available zone lacks them, as use1-az3 lacks newer types.
+var MockZonesOffering = []string{"us-east-1a", "us-east-1c"}
+
+// Call answers the program's invokes: zones, instance type offerings,
+// region and the AMI parameter.
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	switch args.Token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"names": []any{"us-east-1a", "us-east-1b", "us-east-1c"}, "zoneIds": []any{"use1-az1", "use1-az2", "use1-az4"},
 		}), nil
+	case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+		locations := []any{}
+		for _, zone := range MockZonesOffering {
+			locations = append(locations, zone)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"locations": locations, "instanceTypes": []any{"t4g.micro", "t4g.micro"}}), nil
 	case "aws:index/getRegion:getRegion":
 		return resource.NewPropertyMapFromMap(map[string]any{"name": MockRegion, "id": MockRegion}), nil
 	case "aws:ssm/getParameter:getParameter":

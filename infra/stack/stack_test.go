@@ -47,6 +47,8 @@ const (
 	tRolePolicy   = "aws:iam/rolePolicy:RolePolicy"
 	tAttachPolicy = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 	tParameter    = "aws:ssm/parameter:Parameter"
+	tEIP          = "aws:ec2/eip:Eip"
+	tAccessPoint  = "aws:efs/accessPoint:AccessPoint"
 )
 
 // TestInventory pins what each level builds, type by type.
@@ -70,6 +72,8 @@ func TestInventory(t *testing.T) {
 		tCache:       {0, 1, 1, 1, 1},
 		tEFS:         {0, 1, 0, 0, 0},
 		tMountTarget: {0, 2, 0, 0, 0},
+		tAccessPoint: {0, 1, 0, 0, 0},
+		tEIP:         {1, 0, 0, 0, 0},
 		tBucket:      {1, 1, 2, 2, 2},
 		tParameter:   {1, 1, 1, 1, 1},
 	}
@@ -171,6 +175,7 @@ func TestDatabase(t *testing.T) {
 			"publiclyAccessible": "false", "storageEncrypted": "true", "manageMasterUserPassword": "true",
 			"skipFinalSnapshot": "true", "backupRetentionPeriod": "7", "autoMinorVersionUpgrade": "true",
 			"deletionProtection": "false", "multiAz": "false", "engine": "mysql",
+			"engineVersion": "8.4", "engineLifecycleSupport": "open-source-rds-extended-support-disabled",
 		} {
 			if got := str(db, path); got != want {
 				t.Errorf("level %d: RDS %s = %q, want %q", n, path, got, want)
@@ -180,6 +185,9 @@ func TestDatabase(t *testing.T) {
 			t.Errorf("level %d: a master password is in the program", n)
 		}
 		params := sim.one(t, tParamGroup, "database")
+		if str(params, "family") != "mysql8.4" {
+			t.Errorf("level %d: parameter group family %s does not match MySQL 8.4", n, str(params, "family"))
+		}
 		if str(params, "parameters.name") != "require_secure_transport" || str(params, "parameters.value") != "1" {
 			t.Errorf("level %d: the parameter group does not require TLS", n)
 		}
@@ -227,8 +235,10 @@ func TestInstancesRequireIMDSv2AndEncryptRoot(t *testing.T) {
 			if str(r, "rootBlockDevice.encrypted") != "true" || str(r, "rootBlockDevice.volumeType") != "gp3" {
 				t.Errorf("level %d: %s root volume is not encrypted gp3", n, r.Name)
 			}
-			if str(r, "userDataReplaceOnChange") != "true" || !slices.Contains(r.IgnoreChanges, "ami") {
-				t.Errorf("level %d: %s: user-data changes must replace it and AMI updates must not", n, r.Name)
+			// Level 0 keeps its disk (database and uploads) across user-data
+			// changes; servers behind the load balancer are replaced.
+			if str(r, "userDataReplaceOnChange") != fmt.Sprint(n > 0) || !slices.Contains(r.IgnoreChanges, "ami") {
+				t.Errorf("level %d: %s: userDataReplaceOnChange = %s, and AMI updates must not replace it", n, r.Name, str(r, "userDataReplaceOnChange"))
 			}
 		}
 		for _, r := range sim.ofType(tTemplate) {
@@ -293,8 +303,8 @@ func TestSharedFilesAreEncryptedAndTLSOnly(t *testing.T) {
 	}
 	for _, instance := range sim.ofType(tInstance) {
 		script := userData(t, instance)
-		if !strings.Contains(script, "efs _netdev,noresvport,tls,iam") {
-			t.Error("EFS is not mounted with TLS")
+		if !strings.Contains(script, "efs _netdev,noresvport,tls,iam,accesspoint=fsap-storage-uploads ") {
+			t.Error("EFS is not mounted with TLS through the access point")
 		}
 		mounts := 0
 		for _, urn := range instance.DependsOn {
@@ -312,7 +322,7 @@ func TestRolePolicyIsLeastPrivilege(t *testing.T) {
 	wantSids := map[int][]string{
 		0: {"ReadAppArtifact", "ReadLatency"},
 		1: {"MountSharedUploads", "ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency"},
-		2: {"ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency", "ReadWriteUploads"},
+		2: {"ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency", "ReadWriteUploads", "TellMissingUploads"},
 	}
 	wantSids[3], wantSids[4] = wantSids[2], wantSids[2]
 	for n := range 5 {
@@ -574,7 +584,7 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("level output %v", outputs["level"])
 		}
 	}
-	if got := simulate(t, 0).Outputs["url"]; got != "http://ec2-web-0.compute-1.amazonaws.com" {
+	if got := simulate(t, 0).Outputs["url"]; got != "http://ec2-198-51-100-10.compute-1.amazonaws.com" {
 		t.Errorf("level 0 url %v", got)
 	}
 }

@@ -16,12 +16,13 @@ type Storage struct {
 
 	ArtifactBucket *s3.BucketV2
 	Artifact       *s3.BucketObjectv2
-	ArtifactSHA256 string
 
 	// Uploads is the S3 uploads bucket (ObjectStorage), else nil.
 	Uploads *s3.BucketV2
 	// Files is the EFS file system (SharedFiles), else nil.
 	Files *efs.FileSystem
+	// FilesAccess is the access point the instances mount Files through.
+	FilesAccess *efs.AccessPoint
 	// MountTargets must exist before an instance can mount Files.
 	MountTargets []pulumi.Resource
 }
@@ -31,7 +32,7 @@ type Storage struct {
 const uploadsPrefix = "uploads/"
 
 func newStorage(ctx *pulumi.Context, name string, s Settings, net *Network, artifact Artifact, opts ...pulumi.ResourceOption) (*Storage, error) {
-	st := &Storage{ArtifactSHA256: artifact.SHA256}
+	st := &Storage{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Storage", name, st, opts...); err != nil {
 		return nil, err
 	}
@@ -100,7 +101,6 @@ func privateBucket(ctx *pulumi.Context, name string, parent pulumi.ResourceOptio
 			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
 				SseAlgorithm: pulumi.String("AES256"),
 			},
-			BucketKeyEnabled: pulumi.Bool(true),
 		}},
 	}, parent); err != nil {
 		return nil, err
@@ -150,6 +150,11 @@ func denyInsecureTransport(service string, resources ...string) (string, error) 
 
 // sharedFiles is an encrypted EFS file system with a mount target in each
 // private subnet, reachable only from the app's group and only over TLS.
+// Instances mount it through an access point that acts as the app's user
+// and creates the uploads directory owned by it: with IAM mounts, root is
+// squashed unless granted ClientRootAccess, so root on the instance could
+// not create or chown anything there ("Prevent root access by default" in
+// the EFS guide).
 func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, net *Network, parent pulumi.ResourceOption) error {
 	var err error
 	st.Files, err = efs.NewFileSystem(ctx, name+"-uploads", &efs.FileSystemArgs{
@@ -171,6 +176,20 @@ func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, net *Network, p
 			return err
 		}
 		st.MountTargets = append(st.MountTargets, target)
+	}
+	st.FilesAccess, err = efs.NewAccessPoint(ctx, name+"-uploads", &efs.AccessPointArgs{
+		FileSystemId: st.Files.ID(),
+		PosixUser:    &efs.AccessPointPosixUserArgs{Uid: pulumi.Int(appUserID), Gid: pulumi.Int(appUserID)},
+		RootDirectory: &efs.AccessPointRootDirectoryArgs{
+			Path: pulumi.String("/photos"),
+			CreationInfo: &efs.AccessPointRootDirectoryCreationInfoArgs{
+				OwnerUid: pulumi.Int(appUserID), OwnerGid: pulumi.Int(appUserID), Permissions: pulumi.String("0750"),
+			},
+		},
+		Tags: nameTag(ctx, "uploads"),
+	}, parent)
+	if err != nil {
+		return err
 	}
 	_, err = efs.NewFileSystemPolicy(ctx, name+"-uploads", &efs.FileSystemPolicyArgs{
 		FileSystemId: st.Files.ID(),

@@ -22,16 +22,24 @@ type Boot struct {
 	App            appconfig.Config
 	// LocalDatabase installs MariaDB on the host (level 0).
 	LocalDatabase bool
-	// FileSystemID mounts EFS at filesMount (level 1).
-	FileSystemID string
+	// FileSystemID mounts EFS at filesMount (level 1), through the access
+	// point FileSystemAccessPoint.
+	FileSystemID          string
+	FileSystemAccessPoint string
 	// RDSCABundle fetches AWS's RDS CA bundle to rdsCAPath (levels 1–4).
 	RDSCABundle bool
 }
 
+// appUserID is the app user's uid and gid on every instance. It is pinned
+// because the EFS access point writes as this owner: the files must belong
+// to the same user on every server.
+const appUserID = 2000
+
 // Paths on the instance.
 const (
-	filesMount     = "/mnt/uploads"
-	filesUploadDir = filesMount + "/photos"
+	filesMount = "/mnt/uploads"
+	// filesUploadDir is the access point's root, owned by appUserID.
+	filesUploadDir = filesMount
 	localUploadDir = "/var/lib/webdemo/uploads"
 	rdsCAPath      = "/etc/webdemo/rds-ca.pem"
 	// rdsCAURL is AWS's global RDS CA bundle ("Using SSL/TLS" in the RDS docs).
@@ -40,9 +48,44 @@ const (
 	maxUserData = 16 << 10
 )
 
+// userDataBoundary separates the parts of the MIME user-data.
+const userDataBoundary = "==web-demo-boot=="
+
+// userDataTemplate wraps the boot script in a MIME multipart document whose
+// cloud-config makes cloud-init run the script at every boot, not only the
+// first ("How do I use user data to automatically run a script with every
+// restart", AWS Knowledge Center, execute-user-data-ec2). A stopped and
+// started instance with new user-data, as at level 0, so installs the new
+// app in place and keeps its disk.
+var userDataTemplate = template.Must(template.New("user-data").Parse(`Content-Type: multipart/mixed; boundary="{{.Boundary}}"
+MIME-Version: 1.0
+
+--{{.Boundary}}
+Content-Type: text/cloud-config; charset="us-ascii"
+MIME-Version: 1.0
+Content-Transfer-Encoding: 7bit
+Content-Disposition: attachment; filename="cloud-config.txt"
+
+#cloud-config
+cloud_final_modules:
+- [scripts-user, always]
+
+--{{.Boundary}}
+Content-Type: text/x-shellscript; charset="us-ascii"
+MIME-Version: 1.0
+Content-Transfer-Encoding: 7bit
+Content-Disposition: attachment; filename="web-demo-boot.sh"
+
+{{.Script}}
+--{{.Boundary}}--
+`))
+
+// bootTemplate is the script. It runs at every boot, so every step is
+// idempotent.
 var bootTemplate = template.Must(template.New("boot").Parse(`#!/bin/bash
 # web-demo level {{.Level}}: installs and starts the app. Rendered by the Pulumi
-# program from the app's own settings code; it holds no secrets.
+# program from the app's own settings code; it holds no secrets. It runs at
+# every boot, so each step may find its work already done.
 set -euo pipefail
 exec > >(tee -a /var/log/webdemo-boot.log) 2>&1
 
@@ -68,7 +111,10 @@ echo "$artifact_sha256  $download" | sha256sum --check --quiet
 install -m 0755 "$download" /usr/local/bin/webdemo
 rm -f "$download"
 
-id webdemo >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin webdemo
+# The app's user has a fixed uid: shared files belong to the same user on
+# every server.
+getent group webdemo >/dev/null || groupadd --system --gid {{.AppUserID}} webdemo
+id webdemo >/dev/null 2>&1 || useradd --system --uid {{.AppUserID}} --gid webdemo --no-create-home --shell /sbin/nologin webdemo
 install -d -m 0755 /etc/webdemo
 
 # Settings, readable by root only; systemd hands them to the app.
@@ -83,10 +129,14 @@ chmod 0644 {{.RDSCAPath}}
 {{- end}}
 {{- if .LocalDatabase}}
 
-# Level 0: MariaDB on this host, with a password made here, now.
+# Level 0: MariaDB on this host, with a password made here once and kept
+# beside the settings.
 retry dnf install --assumeyes --quiet mariadb105-server
 systemctl enable --now mariadb
-password=$(openssl rand -hex 24)
+if [ ! -s /etc/webdemo/mysql-password ]; then
+	(umask 077 && openssl rand -hex 24 > /etc/webdemo/mysql-password)
+fi
+password=$(cat /etc/webdemo/mysql-password)
 mysql --user=root <<SQL
 CREATE DATABASE IF NOT EXISTS {{.App.MySQLDatabase}};
 CREATE USER IF NOT EXISTS '{{.App.MySQLUser}}'@'localhost' IDENTIFIED BY '$password';
@@ -102,12 +152,13 @@ unset password
 {{- if .FileSystemID}}
 
 # Level 1: uploads on EFS, shared by every server, mounted over TLS with
-# the instance role.
+# the instance role through the access point, which writes as the app's
+# user (root on this host is squashed there).
 retry dnf install --assumeyes --quiet amazon-efs-utils
 mkdir -p {{.FilesMount}}
-grep -q '{{.FileSystemID}}' /etc/fstab || echo '{{.FileSystemID}}:/ {{.FilesMount}} efs _netdev,noresvport,tls,iam 0 0' >> /etc/fstab
-retry mount {{.FilesMount}}
-install -d -o webdemo -g webdemo -m 0750 {{.App.UploadDir}}
+sed -i '\| {{.FilesMount}} |d' /etc/fstab
+echo '{{.FileSystemID}}:/ {{.FilesMount}} efs _netdev,noresvport,tls,iam,accesspoint={{.FileSystemAccessPoint}} 0 0' >> /etc/fstab
+mountpoint -q {{.FilesMount}} || retry mount {{.FilesMount}}
 {{- end}}
 
 cat > /etc/systemd/system/webdemo.service <<'UNIT'
@@ -145,8 +196,11 @@ ReadWritePaths={{.FilesMount}}
 [Install]
 WantedBy=multi-user.target
 UNIT
+# Restart, not start: on a later boot systemd has already started the
+# previous app, and the new binary and settings must take over.
 systemctl daemon-reload
-systemctl enable --now webdemo.service
+systemctl enable webdemo.service
+systemctl restart webdemo.service
 echo "web-demo level {{.Level}} is running"
 `))
 
@@ -169,8 +223,8 @@ func (b Boot) EnvLines() ([]string, error) {
 	return lines, nil
 }
 
-// Render returns the user-data script, refusing one over EC2's limit.
-func (b Boot) Render() (string, error) {
+// Script returns the boot script alone.
+func (b Boot) Script() (string, error) {
 	lines, err := b.EnvLines()
 	if err != nil {
 		return "", err
@@ -179,9 +233,27 @@ func (b Boot) Render() (string, error) {
 		Boot
 		Settings                        []string
 		FilesMount, RDSCAPath, RDSCAURL string
-	}{b, lines, filesMount, rdsCAPath, rdsCAURL}
+		AppUserID                       int
+	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID}
 	var buf bytes.Buffer
 	if err := bootTemplate.Execute(&buf, data); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// Render returns the user-data: the boot script in a MIME document that
+// runs it at every boot, refused when over EC2's limit.
+func (b Boot) Render() (string, error) {
+	script, err := b.Script()
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(script, userDataBoundary) {
+		return "", fmt.Errorf("user-data: the boot script contains the MIME boundary %q", userDataBoundary)
+	}
+	var buf bytes.Buffer
+	if err := userDataTemplate.Execute(&buf, struct{ Boundary, Script string }{userDataBoundary, script}); err != nil {
 		return "", err
 	}
 	if buf.Len() > maxUserData {
