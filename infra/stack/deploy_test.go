@@ -62,13 +62,34 @@ func TestInternetPathPrecedesWhatNeedsIt(t *testing.T) {
 }
 
 // A server must not boot before its role grants what the boot uses, nor
-// before the app it downloads is uploaded.
+// before the app it downloads is uploaded. Each grant is its own policy,
+// so a step down deletes a grant only after the servers that use it (Pulumi
+// deletes in reverse dependency order at the end of an update).
 func TestServersWaitForTheirGrantsAndTheApp(t *testing.T) {
+	grants := map[int][]string{
+		0: {"app-app"},
+		1: {"app-app", "app-database", "app-files"},
+		2: {"app-app", "app-database", "app-uploads"},
+	}
+	grants[3], grants[4] = grants[2], grants[2]
 	for n := range 5 {
 		sim := simulate(t, n)
+		var names []string
+		for _, p := range sim.ofType(tRolePolicy) {
+			names = append(names, p.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, grants[n]) {
+			t.Errorf("level %d: inline policies %v, want one per grant %v", n, names, grants[n])
+		}
 		for _, r := range append(sim.ofType(tInstance), sim.ofType(tTemplate)...) {
-			if !dependsOn(r, tRolePolicy, "app-app") || !dependsOn(r, tAttachPolicy, "app-ssm") {
-				t.Errorf("level %d: %s %s does not wait for the role's policies: %v", n, r.Type, r.Name, r.DependsOn)
+			for _, policy := range grants[n] {
+				if !dependsOn(r, tRolePolicy, policy) {
+					t.Errorf("level %d: %s %s does not wait for %s: %v", n, r.Type, r.Name, policy, r.DependsOn)
+				}
+			}
+			if !dependsOn(r, tAttachPolicy, "app-ssm") {
+				t.Errorf("level %d: %s %s does not wait for Session Manager's policy", n, r.Type, r.Name)
 			}
 		}
 		for _, r := range sim.ofType(tInstance) {
@@ -135,7 +156,7 @@ func TestSharedFilesThroughAnAccessPoint(t *testing.T) {
 	if strings.Contains(script, "install -d -o webdemo") {
 		t.Error("root writes to the shared mount, where it is squashed")
 	}
-	for _, s := range policyStatements(t, str(sim.one(t, tRolePolicy, "app-app"), "policy")) {
+	for _, s := range roleStatements(t, sim) {
 		if s.Sid == "MountSharedUploads" && s.Condition["StringEquals"]["elasticfilesystem:AccessPointArn"] != "arn:aws:efs:us-east-1:123456789012:storage-uploads" {
 			t.Errorf("mounting is not limited to the access point: %v", s.Condition)
 		}
@@ -147,7 +168,7 @@ func TestSharedFilesThroughAnAccessPoint(t *testing.T) {
 func TestMissingUploadsAnswerNotFound(t *testing.T) {
 	for n := 2; n <= 4; n++ {
 		found := false
-		for _, s := range policyStatements(t, str(simulate(t, n).one(t, tRolePolicy, "app-app"), "policy")) {
+		for _, s := range roleStatements(t, simulate(t, n)) {
 			if slices.Equal(s.Action, []string{"s3:ListBucket"}) && slices.Equal(s.Resource, []string{"arn:aws:s3:::storage-uploads-bucket"}) {
 				found = true
 			}

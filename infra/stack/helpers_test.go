@@ -233,3 +233,14 @@ func stringList(v any) []string {
 	}
 	return nil
 }
+
+// roleStatements are the statements of every inline policy on the app's
+// role.
+func roleStatements(t *testing.T, sim *Simulation) []statement {
+	t.Helper()
+	var all []statement
+	for _, p := range sim.ofType("aws:iam/rolePolicy:RolePolicy") {
+		all = append(all, policyStatements(t, str(p, "policy"))...)
+	}
+	return all
+}

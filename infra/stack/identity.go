@@ -22,7 +22,7 @@ type Identity struct {
 	Policies []pulumi.Resource
 }
 
-// Grants are the ARNs the app may use; unset ones grant nothing.
+// Grants are the ARNs the app may use; unset (nil) ones grant nothing.
 type Grants struct {
 	ArtifactObjectArn pulumi.StringInput
 	LatencyParamArn   pulumi.StringInput
@@ -65,14 +65,27 @@ func newIdentity(ctx *pulumi.Context, name string, grants Grants, opts ...pulumi
 	if err != nil {
 		return nil, err
 	}
-	app, err := iam.NewRolePolicy(ctx, name+"-app", &iam.RolePolicyArgs{
-		Role:   id.Role.ID(),
-		Policy: grants.document(),
-	}, parent)
-	if err != nil {
-		return nil, err
+	id.Policies = append(id.Policies, ssm)
+	// One inline policy per grant: on a level change a grant that goes away
+	// is a deleted resource, and Pulumi deletes it at the end of the update,
+	// after the servers that depend on it. Expand first, contract after.
+	for _, g := range grants.policies() {
+		policy, err := iam.NewRolePolicy(ctx, name+"-"+g.suffix, &iam.RolePolicyArgs{
+			Role: id.Role.ID(),
+			Policy: pulumi.All(g.arns...).ApplyT(func(resolved []any) (string, error) {
+				arns := make([]string, len(resolved))
+				for i, arn := range resolved {
+					arns[i] = arn.(string)
+				}
+				doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: g.statements(arns)})
+				return string(doc), err
+			}).(pulumi.StringOutput),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		id.Policies = append(id.Policies, policy)
 	}
-	id.Policies = []pulumi.Resource{ssm, app}
 	id.Profile, err = iam.NewInstanceProfile(ctx, name, &iam.InstanceProfileArgs{Role: id.Role.Name}, parent)
 	if err != nil {
 		return nil, err
@@ -80,57 +93,65 @@ func newIdentity(ctx *pulumi.Context, name string, grants Grants, opts ...pulumi
 	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{"roleArn": id.Role.Arn})
 }
 
-// document renders the least-privilege policy once every ARN is known.
-func (g Grants) document() pulumi.StringOutput {
-	optional := func(in pulumi.StringInput) pulumi.StringOutput {
-		if in == nil {
-			return pulumi.String("").ToStringOutput()
-		}
-		return in.ToStringOutput()
-	}
-	return pulumi.All(optional(g.ArtifactObjectArn), optional(g.LatencyParamArn), optional(g.DBSecretArn),
-		optional(g.UploadsBucketArn), optional(g.FileSystemArn), optional(g.AccessPointArn)).ApplyT(func(arns []any) (string, error) {
-		resolved := make([]string, len(arns))
-		for i, arn := range arns {
-			resolved[i] = arn.(string)
-		}
-		return grantedARNs{
-			artifact: resolved[0], latencyParam: resolved[1], dbSecret: resolved[2],
-			uploadsBucket: resolved[3], fileSystem: resolved[4], accessPoint: resolved[5],
-		}.document()
-	}).(pulumi.StringOutput)
+// grantPolicy is one inline policy: its name suffix, the ARNs it needs, and
+// its statements once they are known, in the same order.
+type grantPolicy struct {
+	suffix     string
+	arns       []any
+	statements func(arns []string) []statement
 }
 
-// grantedARNs are Grants once resolved; empty ones grant nothing.
-type grantedARNs struct {
-	artifact, latencyParam, dbSecret, uploadsBucket, fileSystem, accessPoint string
-}
-
-func (g grantedARNs) document() (string, error) {
-	statements := []statement{{Sid: "ReadAppArtifact", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{g.artifact}}}
-	if g.latencyParam != "" {
-		statements = append(statements, statement{Sid: "ReadLatency", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{g.latencyParam}})
+// policies are the least-privilege grants for the ARNs that are set.
+func (g Grants) policies() []grantPolicy {
+	policies := []grantPolicy{{
+		suffix: "app", arns: []any{g.ArtifactObjectArn, g.LatencyParamArn},
+		statements: func(arns []string) []statement {
+			artifact, latency := arns[0], arns[1]
+			return []statement{
+				{Sid: "ReadAppArtifact", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{artifact}},
+				{Sid: "ReadLatency", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{latency}},
+			}
+		},
+	}}
+	if g.DBSecretArn != nil {
+		policies = append(policies, grantPolicy{
+			suffix: "database", arns: []any{g.DBSecretArn},
+			statements: func(arns []string) []statement {
+				secret := arns[0]
+				return []statement{{Sid: "ReadDatabaseSecret", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{secret}}}
+			},
+		})
 	}
-	if g.dbSecret != "" {
-		statements = append(statements, statement{Sid: "ReadDatabaseSecret", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{g.dbSecret}})
+	if g.UploadsBucketArn != nil {
+		policies = append(policies, grantPolicy{
+			suffix: "uploads", arns: []any{g.UploadsBucketArn},
+			statements: func(arns []string) []statement {
+				bucket := arns[0]
+				return []statement{
+					{Sid: "ReadWriteUploads", Effect: "Allow",
+						Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{bucket + "/" + uploadsPrefix + "*"}},
+					// Without ListBucket, S3 answers a missing key with 403
+					// AccessDenied instead of 404 NoSuchKey (GetObject in the
+					// S3 API reference). The bucket holds only this app's
+					// uploads.
+					{Sid: "TellMissingUploads", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{bucket}},
+				}
+			},
+		})
 	}
-	if g.uploadsBucket != "" {
-		statements = append(statements,
-			statement{Sid: "ReadWriteUploads", Effect: "Allow",
-				Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{g.uploadsBucket + "/" + uploadsPrefix + "*"}},
-			// Without ListBucket, S3 answers a missing key with 403
-			// AccessDenied instead of 404 NoSuchKey (GetObject in the S3 API
-			// reference). The bucket holds only this app's uploads.
-			statement{Sid: "TellMissingUploads", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{g.uploadsBucket}})
+	if g.FileSystemArn != nil {
+		policies = append(policies, grantPolicy{
+			suffix: "files", arns: []any{g.FileSystemArn, g.AccessPointArn},
+			statements: func(arns []string) []statement {
+				fileSystem, accessPoint := arns[0], arns[1]
+				return []statement{{Sid: "MountSharedUploads", Effect: "Allow",
+					Action:    []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
+					Resource:  []string{fileSystem},
+					Condition: map[string]map[string]string{"StringEquals": {"elasticfilesystem:AccessPointArn": accessPoint}}}}
+			},
+		})
 	}
-	if g.fileSystem != "" {
-		statements = append(statements, statement{Sid: "MountSharedUploads", Effect: "Allow",
-			Action:    []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
-			Resource:  []string{g.fileSystem},
-			Condition: map[string]map[string]string{"StringEquals": {"elasticfilesystem:AccessPointArn": g.accessPoint}}})
-	}
-	doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: statements})
-	return string(doc), err
+	return policies
 }
 
 // policyDocument is an IAM policy in its JSON shape.

@@ -327,7 +327,7 @@ func TestRolePolicyIsLeastPrivilege(t *testing.T) {
 	wantSids[3], wantSids[4] = wantSids[2], wantSids[2]
 	for n := range 5 {
 		sim := simulate(t, n)
-		statements := policyStatements(t, str(sim.one(t, tRolePolicy, "app-app"), "policy"))
+		statements := roleStatements(t, sim)
 		var sids []string
 		for _, s := range statements {
 			sids = append(sids, s.Sid)
