@@ -111,11 +111,13 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		})
 	}
 
-	var memcachedTLS *tls.Config
+	mcOpts := memcached.Options{Logger: logger}
 	if cfg.MemcachedTLS {
-		memcachedTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		// The system's trust store; the client verifies each server's
+		// configured host name, which ElastiCache's certificate carries.
+		mcOpts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	mc := memcached.NewClient(cfg.MemcachedServers, memcachedTLS)
+	mc := memcached.NewClient(cfg.MemcachedServers, mcOpts)
 	switch cfg.Sessions {
 	case config.SessionsMemory:
 		// Lives as long as the process; scs's StopCleanup is racy, so it is

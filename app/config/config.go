@@ -165,7 +165,7 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.Sessions }, allowed: []string{SessionsMemory, SessionsMemcached}},
 	{Name: "MEMCACHED_SERVERS", Levels: "1–4", Doc: "Comma-separated host:port list for sessions and the page cache.",
 		field: func(c *Config) any { return &c.MemcachedServers }},
-	{Name: "MEMCACHED_TLS", Levels: "1–4", Doc: "Connect to memcached over TLS, verified against the system's trust store (ElastiCache in-transit encryption).",
+	{Name: "MEMCACHED_TLS", Levels: "1–4", Doc: "Connect to memcached over TLS (ElastiCache in-transit encryption), verifying the configured host name against the system's trust store.",
 		field: func(c *Config) any { return &c.MemcachedTLS }},
 	{Name: "MEMCACHED_PREFIX", Levels: "1–4", Doc: "Prefix of every memcached key, so several sites can share one cluster.",
 		field: func(c *Config) any { return &c.MemcachedPrefix }},

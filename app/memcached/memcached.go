@@ -8,8 +8,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"log/slog"
 	"math"
 	"net"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -18,18 +22,158 @@ import (
 	"webdemo/app/photo"
 )
 
-// NewClient returns a client for servers with a pool sized for a busy web
-// server (gomemcache keeps only two idle connections by default). With a
-// TLS config it dials every server over TLS.
-func NewClient(servers []string, tlsConfig *tls.Config) *memcache.Client {
-	c := memcache.New(servers...)
+// Options configure a client beyond its server list. The zero value dials
+// plain TCP and looks names up with the system's resolver.
+type Options struct {
+	// TLS, if set, dials every server over TLS, verified against the
+	// server's configured host name unless ServerName is set.
+	TLS *tls.Config
+	// Resolver looks server names up on every new connection; nil means
+	// the system's. Tests inject one to publish and move names.
+	Resolver *net.Resolver
+	// Logger reports broken connections; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// NewClient returns a client for servers ("host:port") with a pool sized
+// for a busy web server (gomemcache keeps only two idle connections by
+// default).
+//
+// gomemcache's own server list resolves each name once, at start, and
+// dials the IP: TLS then checks the certificate against an IP that
+// ElastiCache's certificates never name, a name not yet published at start
+// is never tried again, and a replaced node (same name, new IP) is never
+// found. This client hands gomemcache the names instead, so every new
+// connection looks its name up and TLS verifies that name, and it drops
+// its idle connections as soon as one breaks, so the next ones are dialed,
+// and looked up, afresh.
+func NewClient(servers []string, opts Options) *memcache.Client {
+	list := make(serverList, len(servers))
+	for i, s := range servers {
+		list[i] = newServerAddr(s)
+	}
+	c := memcache.NewFromSelector(list)
 	c.Timeout = 500 * time.Millisecond
 	c.MaxIdleConns = 64
-	if tlsConfig != nil {
-		dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: c.Timeout}, Config: tlsConfig}
-		c.DialContext = dialer.DialContext
+	d := &dialer{
+		net:    &net.Dialer{Timeout: c.Timeout, Resolver: opts.Resolver},
+		tls:    opts.TLS,
+		logger: opts.Logger,
+		client: c,
 	}
+	if d.logger == nil {
+		d.logger = slog.Default()
+	}
+	c.DialContext = d.dial
 	return c
+}
+
+// serverAddr is a server as configured. gomemcache dials addr.String() and
+// keys its idle connections by it, so keeping the host name here, rather
+// than an IP resolved once, makes each new connection resolve the name.
+type serverAddr struct {
+	network, address string
+}
+
+func newServerAddr(server string) serverAddr {
+	// As memcache.ServerList: a path is a Unix socket.
+	if strings.Contains(server, "/") {
+		return serverAddr{network: "unix", address: server}
+	}
+	return serverAddr{network: "tcp", address: server}
+}
+
+func (a serverAddr) Network() string { return a.network }
+func (a serverAddr) String() string  { return a.address }
+
+// serverList picks a server for a key exactly as memcache.ServerList does
+// (CRC32 of the key's first 256 bytes), so keys stay where they were.
+type serverList []serverAddr
+
+// PickServer returns the server that holds key.
+func (l serverList) PickServer(key string) (net.Addr, error) {
+	switch len(l) {
+	case 0:
+		return nil, memcache.ErrNoServers
+	case 1:
+		return l[0], nil
+	}
+	sum := crc32.ChecksumIEEE([]byte(key[:min(len(key), 256)]))
+	return l[sum%uint32(len(l))], nil
+}
+
+// Each calls f for every server.
+func (l serverList) Each(f func(net.Addr) error) error {
+	for _, a := range l {
+		if err := f(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dialer opens gomemcache's connections.
+type dialer struct {
+	net    *net.Dialer
+	tls    *tls.Config
+	logger *slog.Logger
+	client *memcache.Client
+}
+
+// dial connects to a configured server; net.Dialer resolves its name now.
+func (d *dialer) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	var nc net.Conn
+	var err error
+	if d.tls == nil {
+		nc, err = d.net.DialContext(ctx, network, address)
+	} else {
+		config := d.tls.Clone()
+		if host, _, splitErr := net.SplitHostPort(address); splitErr == nil && config.ServerName == "" {
+			// The configured name, which the certificate carries; never the IP.
+			config.ServerName = host
+		}
+		nc, err = (&tls.Dialer{NetDialer: d.net, Config: config}).DialContext(ctx, network, address)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: nc, dialer: d, address: address}, nil
+}
+
+// broken drops every idle connection once one has failed: the others most
+// likely lead to the same dead node, and each would fail a request of its
+// own. Connections dialed afterwards look the name up again. Timeouts count
+// too, since a node that is gone for good often just stops answering.
+func (d *dialer) broken(address string, err error) {
+	d.logger.Warn("memcached connection failed; dropping idle connections", "server", address, "err", err)
+	_ = d.client.Close() // closes idle connections only; the client stays usable
+}
+
+// conn reports its first read or write error to its dialer. gomemcache
+// closes a connection that fails, but keeps its idle siblings.
+type conn struct {
+	net.Conn
+	dialer  *dialer
+	address string
+	failed  atomic.Bool
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.check(err)
+	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.check(err)
+	return n, err
+}
+
+func (c *conn) check(err error) {
+	if err != nil && c.failed.CompareAndSwap(false, true) {
+		c.dialer.broken(c.address, err)
+	}
 }
 
 // Cache is a photo.Cache in memcached.

@@ -15,12 +15,14 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http/httptest"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,6 +155,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	down   bool
 	conns  map[net.Conn]struct{}
+	served int
 }
 
 // NewProxy listens on a loopback port and forwards to target.
@@ -165,11 +168,17 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	return startProxy(t, ln, target)
 }
 
-// TLSProxy serves TLS on a loopback port, with a fresh self-signed
-// certificate for 127.0.0.1, and forwards the plaintext to target. It
-// returns the address and a client config that trusts only that
-// certificate.
-func TLSProxy(t testing.TB, target string) (string, *tls.Config) {
+// TLSCert is a fresh self-signed server certificate and a client config
+// that trusts only it.
+type TLSCert struct {
+	Certificate  tls.Certificate
+	ClientConfig *tls.Config
+}
+
+// NewTLSCert returns a certificate for the given host names and no IP
+// address, like ElastiCache's, so a client that verifies the IP it dialed
+// instead of the name it was given fails.
+func NewTLSCert(t testing.TB, names ...string) *TLSCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -178,7 +187,7 @@ func TLSProxy(t testing.TB, target string) (string, *tls.Config) {
 	template := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: "web-demo test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     names,
 		NotBefore:    time.Now().Add(-time.Minute),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -192,17 +201,61 @@ func TLSProxy(t testing.TB, target string) (string, *tls.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		MinVersion:   tls.VersionTLS12,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	p := startProxy(t, ln, target)
-	return p.Addr, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &TLSCert{
+		Certificate:  tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert},
+		ClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}
+}
+
+// TLSProxy serves TLS with cert on a loopback port and forwards the
+// plaintext to target.
+func TLSProxy(t testing.TB, target string, cert *TLSCert) *Proxy {
+	t.Helper()
+	return TLSProxies(t, target, cert, "127.0.0.1")[0]
+}
+
+// TLSProxies starts a TLS proxy to target on each loopback IP, all on one
+// port: a DNS name that moves from one IP to another then moves from one
+// proxy to another while "name:port" stays the same, as when ElastiCache
+// replaces a node.
+func TLSProxies(t testing.TB, target string, cert *TLSCert, ips ...string) []*Proxy {
+	t.Helper()
+	serverConfig := &tls.Config{Certificates: []tls.Certificate{cert.Certificate}, MinVersion: tls.VersionTLS12}
+	for range 20 {
+		lns, err := listenSamePort(ips)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			continue // the first IP's free port is taken on another; pick again
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxies := make([]*Proxy, len(lns))
+		for i, ln := range lns {
+			proxies[i] = startProxy(t, tls.NewListener(ln, serverConfig), target)
+		}
+		return proxies
+	}
+	t.Fatalf("no port free on all of %v", ips)
+	return nil
+}
+
+func listenSamePort(ips []string) ([]net.Listener, error) {
+	var lns []net.Listener
+	port := "0"
+	for _, ip := range ips {
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+		_, port, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	return lns, nil
 }
 
 func startProxy(t testing.TB, ln net.Listener, target string) *Proxy {
@@ -226,12 +279,26 @@ func (p *Proxy) SetDown(down bool) {
 	}
 }
 
+// Port is the port the proxy listens on.
+func (p *Proxy) Port() string {
+	_, port, _ := net.SplitHostPort(p.Addr)
+	return port
+}
+
+// Served counts the connections forwarded so far.
+func (p *Proxy) Served() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.served
+}
+
 func (p *Proxy) track(conns ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.down {
 		return false
 	}
+	p.served++
 	for _, c := range conns {
 		p.conns[c] = struct{}{}
 	}
