@@ -214,6 +214,8 @@ var awsRules = map[string][]awsRule{
 	"aws:lb/loadBalancer:LoadBalancer": append([]awsRule{
 		nameRule(autoName, `up to 32 alphanumerics or hyphens, not starting or ending with a hyphen, not starting with "internal-"`, docLBName, loadBalancerNameOK),
 		oneOf("loadBalancerType", docLBName, "application", "network", "gateway"),
+		oneOf("desyncMitigationMode", "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#desync-mitigation-mode",
+			"monitor", "defensive", "strictest"),
 		// The idle timeout, 1-4000 s, from the load balancer attribute
 		// idle_timeout.timeout_seconds.
 		between("idleTimeout", 1, 4000, "https://docs.aws.amazon.com/AWSJavaSDK/latest/javadoc/com/amazonaws/services/elasticloadbalancingv2/model/LoadBalancerAttribute.html"),

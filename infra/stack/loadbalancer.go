@@ -29,11 +29,15 @@ func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network,
 	// Names are left to Pulumi: fixed names break replacements ("in use by
 	// a listener") and hit the 32-character limit.
 	l.ALB, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
-		LoadBalancerType:         pulumi.String("application"),
-		Internal:                 pulumi.Bool(false),
-		Subnets:                  net.PublicSubnetIDs,
-		SecurityGroups:           pulumi.StringArray{net.LoadBalancerSG.ID()},
-		DropInvalidHeaderFields:  pulumi.Bool(true),
+		LoadBalancerType:        pulumi.String("application"),
+		Internal:                pulumi.Bool(false),
+		Subnets:                 net.PublicSubnetIDs,
+		SecurityGroups:          pulumi.StringArray{net.LoadBalancerSG.ID()},
+		DropInvalidHeaderFields: pulumi.Bool(true),
+		// Only RFC 7230-compliant requests reach the app, against request
+		// smuggling: AWS's ELB best practices recommend strictest, and the
+		// site's clients are browsers.
+		DesyncMitigationMode:     pulumi.String("strictest"),
 		EnableDeletionProtection: pulumi.Bool(s.DeletionProtection),
 		IdleTimeout:              pulumi.Int(60),
 		Tags:                     nameTag(ctx, "alb"),

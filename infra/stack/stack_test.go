@@ -382,6 +382,9 @@ func TestLoadBalancer(t *testing.T) {
 	if str(alb, "dropInvalidHeaderFields") != "true" || str(alb, "internal") != "false" || str(alb, "name") != "" {
 		t.Error("ALB must drop invalid headers, face the internet and be auto-named")
 	}
+	if str(alb, "desyncMitigationMode") != "strictest" {
+		t.Errorf("ALB desync mitigation mode %q, want strictest", str(alb, "desyncMitigationMode"))
+	}
 	tg := sim.one(t, tTargetGroup, "web")
 	if str(tg, "healthCheck.path") != "/healthz" || str(tg, "deregistrationDelay") != "30" {
 		t.Errorf("target group health check %q, deregistration %q", str(tg, "healthCheck.path"), str(tg, "deregistrationDelay"))
