@@ -246,6 +246,10 @@ func TestUpdateWaitsForHealthyServers(t *testing.T) {
 		!strings.Contains(err.Error(), "i-web-1 unhealthy") {
 		t.Errorf("a failed health wait must fail the update (keeping the old servers): %v", err)
 	}
+	noCredentials := func(context.Context, HealthCheck) error { return fmt.Errorf("%w: none found", ErrNoCredentials) }
+	if _, err := Simulate(LevelConfig(1), Options{BuildApp: StandInArtifact, WaitHealthy: noCredentials}); err != nil {
+		t.Errorf("without credentials the wait is skipped with a warning, not an error: %v", err)
+	}
 }
 
 // fakeELB answers DescribeTargetHealth with the states it is given, one
@@ -310,5 +314,32 @@ func TestWaitHealthy(t *testing.T) {
 	c.Timeout = 200 * time.Millisecond
 	if err := WaitHealthy(context.Background(), c); err == nil || !strings.Contains(err.Error(), "i-2 not registered") {
 		t.Errorf("an unregistered target must fail the wait: %v", err)
+	}
+}
+
+// With no credentials of its own (say the provider's come from stack
+// config the program cannot see), the wait reports so at once rather than
+// failing the update after 15 minutes.
+func TestWaitHealthyWithoutCredentials(t *testing.T) {
+	for _, name := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	server, calls := fakeELB(t, map[string]string{"i-1": "healthy"})
+	start := time.Now()
+	err := WaitHealthy(context.Background(), HealthCheck{Region: MockRegion, TargetGroupArn: "tg", Targets: []string{"i-1"}, Endpoint: server.URL})
+	if !errors.Is(err, ErrNoCredentials) || *calls != 0 {
+		t.Errorf("err = %v after %d calls, want ErrNoCredentials before any call", err, *calls)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to notice", time.Since(start))
+	}
+	// Static keys from stack config are enough.
+	err = WaitHealthy(context.Background(), HealthCheck{Region: MockRegion, TargetGroupArn: "tg", Targets: []string{"i-1"}, Endpoint: server.URL,
+		AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"})
+	if err != nil {
+		t.Errorf("with static keys: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,16 +10,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 )
 
+// ErrNoCredentials means the program found no AWS credentials of its own
+// (the provider may have them from stack config): the wait is skipped.
+var ErrNoCredentials = errors.New("health gate: no AWS credentials in the environment or profile")
+
 // HealthCheck asks whether every target is healthy in a target group.
 type HealthCheck struct {
-	// Region and Profile are the deploying account's, as Pulumi's aws
-	// provider has them (aws:region, aws:profile).
-	Region  string
-	Profile string
+	// Region, Profile and the static keys are the deploying account's, as
+	// Pulumi's aws provider has them (aws:region, aws:profile,
+	// aws:accessKey, aws:secretKey, aws:token); unset ones fall back to the
+	// SDK's default chain.
+	Region                                     string
+	Profile                                    string
+	AccessKeyID, SecretAccessKey, SessionToken string
 	// TargetGroupArn is the group the targets are registered in.
 	TargetGroupArn string
 	// Targets are instance ids.
@@ -42,9 +51,17 @@ func WaitHealthy(ctx context.Context, check HealthCheck) error {
 	if timeout == 0 {
 		timeout = 15 * time.Minute
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(check.Region), awsconfig.WithSharedConfigProfile(check.Profile))
+	options := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(check.Region), awsconfig.WithSharedConfigProfile(check.Profile)}
+	if check.AccessKeyID != "" {
+		options = append(options, awsconfig.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(check.AccessKeyID, check.SecretAccessKey, check.SessionToken)))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, options...)
 	if err != nil {
-		return fmt.Errorf("health gate: AWS credentials: %w", err)
+		return fmt.Errorf("health gate: AWS configuration: %w", err)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoCredentials, err)
 	}
 	client := elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
 		if check.Endpoint != "" {

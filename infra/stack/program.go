@@ -5,6 +5,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -171,16 +172,19 @@ func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) err
 	for _, instance := range fleet.Instances {
 		ids = append(ids, instance.ID().ToStringOutput())
 	}
-	profile := config.New(ctx, "aws").Get("profile")
-	type gate struct {
-		targetGroup string
-		instances   []string
-	}
+	aws := config.New(ctx, "aws")
+	check := HealthCheck{Region: region, Profile: aws.Get("profile"),
+		AccessKeyID: aws.Get("accessKey"), SecretAccessKey: aws.Get("secretKey"), SessionToken: aws.Get("token")}
 	return pulumi.All(balancer.TargetGroup.Arn, ids, registered).ApplyTWithContext(ctx.Context(),
 		func(c context.Context, v []any) ([]string, error) {
-			g := gate{targetGroup: v[0].(string), instances: v[1].([]string)}
-			err := wait(c, HealthCheck{Region: region, Profile: profile, TargetGroupArn: g.targetGroup, Targets: g.instances})
-			return g.instances, err
+			targetGroup, instances := v[0].(string), v[1].([]string)
+			check.TargetGroupArn, check.Targets = targetGroup, instances
+			err := wait(c, check)
+			if errors.Is(err, ErrNoCredentials) {
+				_ = ctx.Log.Warn(fmt.Sprintf("not waiting for the new servers to pass health checks: %v", err), nil)
+				return instances, nil
+			}
+			return instances, err
 		}).(pulumi.StringArrayOutput)
 }
 
