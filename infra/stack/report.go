@@ -3,10 +3,11 @@ package stack
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"webdemo/infra/level"
 )
 
 // WriteInventory prints a level's resources, grouped by type.
@@ -28,77 +29,180 @@ func WriteInventory(w io.Writer, levelNumber int, sim *Simulation) {
 	}
 }
 
-// Change is one resource's difference between two simulations.
-type Change struct {
-	Op       byte // '+', '-' or '~'
-	Resource Resource
-	// Fields are the inputs that differ, for '~'.
-	Fields []string
+// Op is what a change does to a resource. Its values are runes, so
+// c.Op == '+' reads as before.
+type Op rune
+
+// The operations, as Pulumi plans them.
+const (
+	OpCreate  Op = '+'
+	OpUpdate  Op = '~'
+	OpReplace Op = '±'
+	OpDelete  Op = '-'
+)
+
+// opOrder is the order changes are listed and counted in.
+var opOrder = []Op{OpCreate, OpReplace, OpUpdate, OpDelete}
+
+func (o Op) String() string {
+	switch o {
+	case OpCreate:
+		return "create"
+	case OpUpdate:
+		return "update"
+	case OpReplace:
+		return "replace"
+	case OpDelete:
+		return "delete"
+	}
+	return fmt.Sprintf("Op(%q)", rune(o))
 }
 
-// Compare lists what moving from a to b adds, removes and changes.
+// Symbol is the op's mark in a diff: +, ~, +- or -.
+func (o Op) Symbol() string {
+	if o == OpReplace {
+		return "+-"
+	}
+	return string(rune(o))
+}
+
+// Change is one resource's difference between two simulations.
+type Change struct {
+	Op Op
+	// Resource is the new one, or for a delete the old one.
+	Resource Resource
+	// Fields are the inputs that differ, for an update or a replace.
+	Fields []string
+	// Reason says why: for a replace, which inputs force it (or which
+	// replaced resource an input refers to); for an update, which inputs
+	// change in place. Compare leaves it empty for creates and deletes.
+	Reason string
+}
+
+// Compare lists what moving from a to b creates, replaces, updates and
+// deletes. A change to an input the provider cannot update in place
+// (forceNewRules) replaces the resource, and so does an input that forces
+// replacement and refers to a replaced resource. Inputs in a resource's
+// IgnoreChanges are not changes.
 func Compare(a, b *Simulation) []Change {
 	before := map[string]Resource{}
 	for _, r := range a.Resources {
 		before[r.Key()] = r
 	}
 	var changes []Change
+	var diffs []*inputDiff
 	seen := map[string]bool{}
 	for _, r := range b.Resources {
 		seen[r.Key()] = true
 		old, ok := before[r.Key()]
 		if !ok {
-			changes = append(changes, Change{Op: '+', Resource: r})
+			changes = append(changes, Change{Op: OpCreate, Resource: r})
 			continue
 		}
-		var fields []string
-		for k := range mergeKeys(old, r) {
-			if !old.Inputs[k].DeepEquals(r.Inputs[k]) {
-				fields = append(fields, string(k))
-			}
-		}
-		if len(fields) > 0 {
-			sort.Strings(fields)
-			changes = append(changes, Change{Op: '~', Resource: r, Fields: fields})
-		}
+		diffs = append(diffs, diffInputs(old, r))
 	}
 	for _, r := range a.Resources {
 		if !seen[r.Key()] {
-			changes = append(changes, Change{Op: '-', Resource: r})
+			changes = append(changes, Change{Op: OpDelete, Resource: r})
 		}
+	}
+	propagateReplacements(diffs)
+	for _, d := range diffs {
+		switch {
+		case d.replaced():
+			reason := strings.Join(d.forces, "; ")
+			if len(d.updates) > 0 {
+				reason += "; also " + strings.Join(d.updates, "; ")
+			}
+			changes = append(changes, Change{Op: OpReplace, Resource: d.new, Fields: d.fields, Reason: reason})
+		case len(d.updates) > 0:
+			changes = append(changes, Change{Op: OpUpdate, Resource: d.new, Fields: d.fields, Reason: strings.Join(d.updates, "; ")})
+		}
+	}
+	rank := map[Op]int{}
+	for i, op := range opOrder {
+		rank[op] = i
 	}
 	sort.SliceStable(changes, func(i, j int) bool {
 		if changes[i].Op != changes[j].Op {
-			return strings.IndexByte("+-~", changes[i].Op) < strings.IndexByte("+-~", changes[j].Op)
+			return rank[changes[i].Op] < rank[changes[j].Op]
 		}
 		return changes[i].Resource.Key() < changes[j].Resource.Key()
 	})
 	return changes
 }
 
-func mergeKeys(a, b Resource) map[resource.PropertyKey]bool {
-	keys := map[resource.PropertyKey]bool{}
-	for k := range a.Inputs {
-		keys[k] = true
-	}
-	for k := range b.Inputs {
-		keys[k] = true
-	}
-	return keys
-}
-
-// WriteDiff prints Compare's result between two levels.
+// WriteDiff prints Compare's result between two levels: a count of each
+// kind of change, then one line per change with its mark (+ create,
+// ~ update, +- replace, - delete), type, name, parent and reason.
 func WriteDiff(w io.Writer, from, to int, a, b *Simulation) {
 	changes := Compare(a, b)
-	fmt.Fprintf(w, "Level %d → %d: %d changes\n", from, to, len(changes))
+	fmt.Fprintf(w, "Level %d → %d: %s\n", from, to, summarizeChanges(changes))
+	if features := featureChanges(from, to); features != "" {
+		fmt.Fprintf(w, "  features: %s\n", features)
+	}
 	for _, c := range changes {
-		line := fmt.Sprintf("  %c %-58s %s", c.Op, c.Resource.Type, c.Resource.Name)
+		line := fmt.Sprintf("  %2s %-58s %s", c.Op.Symbol(), c.Resource.Type, c.Resource.Name)
 		if c.Resource.Parent != "" {
 			line += " (in " + c.Resource.Parent + ")"
 		}
-		if len(c.Fields) > 0 {
-			line += ": " + strings.Join(c.Fields, ", ")
+		reason := c.Reason
+		switch {
+		case reason != "":
+		case c.Op == OpCreate:
+			reason = fmt.Sprintf("new at level %d", to)
+		case c.Op == OpDelete:
+			reason = fmt.Sprintf("not at level %d", to)
+		}
+		if reason != "" {
+			line += " — " + reason
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// summarizeChanges counts changes by kind: "2 to create, 1 to update
+// (3 changes)".
+func summarizeChanges(changes []Change) string {
+	if len(changes) == 0 {
+		return "no changes"
+	}
+	count := map[Op]int{}
+	for _, c := range changes {
+		count[c.Op]++
+	}
+	var parts []string
+	for _, op := range opOrder {
+		if n := count[op]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d to %s", n, op))
+		}
+	}
+	noun := "changes"
+	if len(changes) == 1 {
+		noun = "change"
+	}
+	return fmt.Sprintf("%s (%d %s)", strings.Join(parts, ", "), len(changes), noun)
+}
+
+// featureChanges names the level features that go on (+) and off (-)
+// between two levels.
+func featureChanges(from, to int) string {
+	a, errA := level.For(from, false)
+	b, errB := level.For(to, false)
+	if errA != nil || errB != nil {
+		return ""
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var parts []string
+	for i := 0; i < va.NumField(); i++ {
+		if va.Field(i).Kind() != reflect.Bool || va.Field(i).Bool() == vb.Field(i).Bool() {
+			continue
+		}
+		mark := "+"
+		if va.Field(i).Bool() {
+			mark = "-"
+		}
+		parts = append(parts, mark+va.Type().Field(i).Name)
+	}
+	return strings.Join(parts, ", ")
 }

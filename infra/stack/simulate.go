@@ -20,6 +20,8 @@ type Resource struct {
 	Type   string
 	Name   string
 	Parent string // the parent's logical name; empty for the stack
+	// ID is the id the mock provider gave it ("i-"+name for an instance).
+	ID     string
 	Inputs resource.PropertyMap
 	// IgnoreChanges are the inputs Pulumi leaves alone after creation.
 	IgnoreChanges []string
@@ -146,7 +148,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.resources = append(m.resources, Resource{
-		Type: args.TypeToken, Name: args.Name, Parent: parentName(args), Inputs: args.Inputs, State: state,
+		Type: args.TypeToken, Name: args.Name, Parent: parentName(args), ID: id, Inputs: args.Inputs, State: state,
 		IgnoreChanges: args.RegisterRPC.GetIgnoreChanges(),
 		DependsOn:     args.RegisterRPC.GetDependencies(),
 	})

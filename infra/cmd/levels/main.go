@@ -4,6 +4,11 @@
 //
 //	go run ./infra/cmd/levels          every level, and each step up
 //	go run ./infra/cmd/levels 1 2      levels 1 and 2, and the change
+//
+// Each change is marked as pulumi up would do it: + create, ~ update in
+// place, +- replace, - delete, with the reason: the inputs that change, the
+// ones the AWS provider cannot change in place, or the replaced resource an
+// input refers to (stack.Compare).
 package main
 
 import (

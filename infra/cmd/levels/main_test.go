@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,6 @@ func TestLevelOneToTwo(t *testing.T) {
 		"Level 1: ", "Level 2: ", "Level 1 → 2: ",
 		"- aws:efs/fileSystem:FileSystem",
 		"+ aws:s3/bucketV2:BucketV2",
-		"~ aws:iam/rolePolicy:RolePolicy",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
@@ -26,6 +26,38 @@ func TestLevelOneToTwo(t *testing.T) {
 	_, diff, _ := strings.Cut(text, "Level 1 → 2")
 	if !strings.Contains(diff, "storage-uploads (in storage)") {
 		t.Errorf("diff does not name the uploads store:\n%s", diff)
+	}
+	// New user-data replaces the servers behind the load balancer, and with
+	// them their target group attachments; each line says why.
+	if !regexp.MustCompile(`^: \d+ to create, 4 to replace, \d+ to delete \(\d+ changes\)\n`).MatchString(diff) {
+		t.Errorf("diff header: %q", strings.SplitN(diff, "\n", 2)[0])
+	}
+	for _, name := range []string{"web-0", "web-1"} {
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^  \+- aws:ec2/instance:Instance +` + name + ` \(in web\) — userData changes and userDataReplaceOnChange is true$`),
+			regexp.MustCompile(`(?m)^  \+- aws:lb/targetGroupAttachment:TargetGroupAttachment +` + name + ` \(in web\) — targetId: instance ` + name + ` is replaced$`),
+		} {
+			if !want.MatchString(diff) {
+				t.Errorf("diff lacks a line matching %s:\n%s", want, diff)
+			}
+		}
+	}
+	if strings.Contains(diff, "~ aws:ec2/instance:Instance") {
+		t.Errorf("a replaced server shows as an update:\n%s", diff)
+	}
+}
+
+// TestLevelZeroToOne: the level-0 rule from allowedCidr becomes a rule from
+// the load balancer's group, a new source type, so it is replaced.
+func TestLevelZeroToOne(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"0", "1"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	_, diff, _ := strings.Cut(out.String(), "Level 0 → 1")
+	want := regexp.MustCompile(`(?m)^  \+- aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule +network-app-80 \(in network\) — the source changes from cidrIpv4 to referencedSecurityGroupId`)
+	if !want.MatchString(diff) {
+		t.Errorf("diff lacks a line matching %s:\n%s", want, diff)
 	}
 }
 
