@@ -7,6 +7,7 @@ package stack
 // trivially, and are here so that setting them is checked from the start.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,6 +21,8 @@ import (
 
 // Documentation pages cited more than once.
 const (
+	docLogGroup           = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
+	docDashboard          = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html"
 	docSGDescription      = "https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ec2/aws.sdk.kotlin.services.ec2.model/-create-security-group-request/description.html"
 	docSGName             = "https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/ec2/aws.sdk.kotlin.services.ec2.model/-create-security-group-request/group-name.html"
 	docIPRange            = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html"
@@ -459,6 +462,34 @@ var awsRules = map[string][]awsRule{
 			return utf8.RuneCountInString(s) <= 20000
 		}),
 	}, policyRules("policy", resourcePolicy)...),
+	"aws:cloudwatch/logGroup:LogGroup": append([]awsRule{
+		nameRule(autoName, "1-512 of a-zA-Z0-9 _-/.#, not starting with aws/", docLogGroup, func(name string) bool {
+			return regexp.MustCompile(`^[A-Za-z0-9_\-/.#]{1,512}$`).MatchString(name) && !strings.HasPrefix(name, "aws/")
+		}),
+		whole("retentionInDays", "one of the retention periods CloudWatch Logs offers", "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
+			func(r Resource, _ *Simulation) []string {
+				days := numberAt(r, "retentionInDays", 0)
+				for _, allowed := range []float64{0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653} {
+					if days == allowed {
+						return nil
+					}
+				}
+				return []string{fmtNumber(days)}
+			}),
+	}, tagRules("tags")...),
+	"aws:cloudwatch/dashboard:Dashboard": {
+		whole("dashboardName", "1-255 of A-Z, a-z, 0-9, - and _", docDashboard, func(r Resource, _ *Simulation) []string {
+			if name := textAt(r, "dashboardName"); !regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`).MatchString(name) {
+				return []string{quoted(name)}
+			}
+			return nil
+		}),
+		// Each widget has a type and a size; a metric widget names its region
+		// and lists metrics as namespace, name, then dimension name/value
+		// pairs and an optional options object.
+		whole("dashboardBody", "JSON widgets as the dashboard body syntax requires", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html",
+			func(r Resource, _ *Simulation) []string { return dashboardBodyProblems(textAt(r, "dashboardBody")) }),
+	},
 	"aws:ssm/parameter:Parameter": append([]awsRule{
 		nameRule(autoName, "a-zA-Z0-9_.- and /, not starting with aws or ssm, at most 15 levels, a leading / in a hierarchy, at most 1,011 characters", docSSMName, ssmParameterNameOK),
 		oneOf("type", "https://docs.aws.amazon.com/sdkforruby/api/Aws/SSM/Types/PutParameterRequest.html", "String", "StringList", "SecureString"),
@@ -830,4 +861,56 @@ func ssmParameterNameOK(s string) bool {
 		return false
 	}
 	return strings.Count(s, "/") <= 15
+}
+
+// dashboardBodyProblems lists what in a dashboard body breaks its syntax.
+func dashboardBodyProblems(body string) []string {
+	var parsed struct {
+		Widgets []struct {
+			Type                string
+			X, Y, Width, Height *int
+			Properties          struct {
+				Region  string
+				Metrics [][]any
+				Alarms  []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &parsed); err != nil {
+		return []string{"not JSON: " + err.Error()}
+	}
+	if len(parsed.Widgets) == 0 || len(parsed.Widgets) > 500 {
+		return []string{fmt.Sprintf("%d widgets (1 to 500)", len(parsed.Widgets))}
+	}
+	var bad []string
+	for i, w := range parsed.Widgets {
+		if w.Width == nil || w.Height == nil || *w.Width < 1 || *w.Width > 24 || *w.Height < 1 || *w.Height > 1000 {
+			bad = append(bad, fmt.Sprintf("widget %d: width 1-24 and height 1-1000 required", i))
+		}
+		switch w.Type {
+		case "metric":
+			if w.Properties.Region == "" || len(w.Properties.Metrics) == 0 {
+				bad = append(bad, fmt.Sprintf("widget %d: a metric widget needs region and metrics", i))
+			}
+			for _, line := range w.Properties.Metrics {
+				strs := 0
+				for _, v := range line {
+					if _, ok := v.(string); ok {
+						strs++
+					}
+				}
+				// namespace and name, then dimension name/value pairs
+				if strs < 2 || strs%2 != 0 {
+					bad = append(bad, fmt.Sprintf("widget %d: metric %v is not namespace, name and dimension pairs", i, line))
+				}
+			}
+		case "alarm":
+			if len(w.Properties.Alarms) == 0 || len(w.Properties.Alarms) > 100 {
+				bad = append(bad, fmt.Sprintf("widget %d: an alarm widget needs 1-100 alarm ARNs", i))
+			}
+		default:
+			bad = append(bad, fmt.Sprintf("widget %d: type %q", i, w.Type))
+		}
+	}
+	return bad
 }

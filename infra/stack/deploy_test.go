@@ -67,9 +67,9 @@ func TestInternetPathPrecedesWhatNeedsIt(t *testing.T) {
 // deletes in reverse dependency order at the end of an update).
 func TestServersWaitForTheirGrantsAndTheApp(t *testing.T) {
 	grants := map[int][]string{
-		0: {"app-app"},
-		1: {"app-app", "app-database", "app-files"},
-		2: {"app-app", "app-database", "app-uploads"},
+		0: {"app-app", "app-logs"},
+		1: {"app-app", "app-database", "app-files", "app-logs"},
+		2: {"app-app", "app-database", "app-logs", "app-uploads"},
 	}
 	grants[3], grants[4] = grants[2], grants[2]
 	for n := range 5 {

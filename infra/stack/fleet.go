@@ -209,7 +209,10 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		// Creation waits until minSize instances pass the load balancer's
 		// health checks, so a level change deletes the old servers only
 		// once the group serves.
-		MinElbCapacity:         pulumi.Int(s.MinSize),
+		MinElbCapacity: pulumi.Int(s.MinSize),
+		// The dashboard shows the group's size; group metrics are free.
+		MetricsGranularity:     pulumi.String("1Minute"),
+		EnabledMetrics:         pulumi.StringArray{pulumi.String("GroupDesiredCapacity"), pulumi.String("GroupInServiceInstances")},
 		WaitForCapacityTimeout: pulumi.String(capacityTimeout),
 		LaunchTemplate: &autoscaling.GroupLaunchTemplateArgs{
 			Id: f.Template.ID(),

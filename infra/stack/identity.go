@@ -31,6 +31,8 @@ type Grants struct {
 	FileSystemArn     pulumi.StringInput
 	// AccessPointArn is the only way in to FileSystemArn.
 	AccessPointArn pulumi.StringInput
+	// LogGroupArn is where the CloudWatch agent ships the server's logs.
+	LogGroupArn pulumi.StringInput
 }
 
 // ssmCorePolicy is AWS's managed policy for Session Manager, which
@@ -113,6 +115,19 @@ func (g Grants) policies() []grantPolicy {
 			}
 		},
 	}}
+	if g.LogGroupArn != nil {
+		policies = append(policies, grantPolicy{
+			suffix: "logs", arns: []any{g.LogGroupArn},
+			statements: func(arns []string) []statement {
+				group := arns[0]
+				// The agent makes a stream per server and file in the group
+				// the stack owns; it never creates groups.
+				return []statement{{Sid: "ShipLogs", Effect: "Allow",
+					Action:   []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"},
+					Resource: []string{group, group + ":log-stream:*"}}}
+			},
+		})
+	}
 	if g.DBSecretArn != nil {
 		policies = append(policies, grantPolicy{
 			suffix: "database", arns: []any{g.DBSecretArn},

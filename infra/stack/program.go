@@ -81,14 +81,20 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	logs, err := newLogs(ctx, "logs", LogsArgs{RetentionDays: s.LogRetentionDays})
+	if err != nil {
+		return nil, err
+	}
 	grants := Grants{
 		ArtifactObjectArn: pulumi.Sprintf("%s/%s", storage.ArtifactBucket.Arn, artifact.Key()),
 		LatencyParamArn:   latency.Arn,
+		LogGroupArn:       logs.Group.Arn,
 	}
 	outputs := pulumi.Map{
 		"level":            pulumi.Int(s.Level),
 		"artifactBucket":   storage.ArtifactBucket.Bucket,
 		"latencyParameter": latency.Name,
+		"logGroup":         logs.Group.Name,
 	}
 
 	var database *Database
@@ -128,7 +134,7 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		outputs["url"] = balancer.URL
 	}
 
-	userData := bootScript(s, region.Name, artifact, storage, latency, database, cache)
+	userData := bootScript(s, region.Name, artifact, storage, latency, logs, database, cache)
 	fleet, err := newFleet(ctx, "web", s, FleetInputs{
 		Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer,
 		Needs: append([]pulumi.Resource{storage.Artifact}, storage.MountTargets...),
@@ -136,9 +142,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	var alarms *Alarms
 	if f.AutoScaling {
-		alarms, err := newAlarms(ctx, "scaling", s, fleet, balancer)
-		if err != nil {
+		if alarms, err = newAlarms(ctx, "scaling", s, fleet, balancer); err != nil {
 			return nil, err
 		}
 		outputs["autoScalingGroup"] = fleet.Group.Name
@@ -157,6 +163,13 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 			outputs["url"] = pulumi.Sprintf("http://%s", fleet.Address.PublicDns)
 		}
 	}
+	dashboard, err := newDashboard(ctx, "dashboard", DashboardArgs{
+		Region: region.Name, LoadBalancer: balancer, Fleet: fleet, Alarms: alarms, Database: database, Cache: cache,
+	})
+	if err != nil {
+		return nil, err
+	}
+	outputs["dashboardUrl"] = dashboard.URL
 	return outputs, nil
 }
 
@@ -190,7 +203,7 @@ func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) err
 
 // bootScript renders the user-data once every endpoint is known. The app's
 // settings come from level.AppConfig, the same code the local cluster uses.
-func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter,
+func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter, logs *Logs,
 	database *Database, cache *Cache) pulumi.StringOutput {
 	empty := pulumi.String("").ToStringOutput()
 	dbHost, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID := empty, empty, empty, empty, empty, empty
@@ -207,10 +220,10 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 	if storage.Files != nil {
 		fileSystem, accessPointID = storage.Files.ID().ToStringOutput(), storage.FilesAccess.ID().ToStringOutput()
 	}
-	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID).
+	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID, logs.Group.Name).
 		ApplyT(func(v []any) (string, error) {
 			artifactBucket, param, host, port, secret := v[0].(string), v[1].(string), v[2].(string), v[3].(int), v[4].(string)
-			memcached, uploads, files, accessPoint := v[5].(string), v[6].(string), v[7].(string), v[8].(string)
+			memcached, uploads, files, accessPoint, logGroup := v[5].(string), v[6].(string), v[7].(string), v[8].(string), v[9].(string)
 			endpoints := level.Endpoints{
 				Addr:         fmt.Sprintf(":%d", httpPort),
 				EC2:          true,
@@ -251,6 +264,7 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 				LocalDatabase:         s.Features.LocalDatabase,
 				FileSystemID:          files,
 				FileSystemAccessPoint: accessPoint,
+				LogGroup:              logGroup,
 				RDSCABundle:           s.Features.ManagedDatabase,
 			}.Render()
 		}).(pulumi.StringOutput)

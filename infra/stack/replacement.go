@@ -348,6 +348,16 @@ var forceNewRules = map[string]forceNew{
 		doc:   tfResourceDocs + "iam_instance_profile",
 		paths: []string{"name", "namePrefix", "path"},
 	},
+	"aws:cloudwatch/logGroup:LogGroup": {
+		// retentionInDays and tags are updated in place.
+		doc:   tfResourceDocs + "cloudwatch_log_group",
+		paths: []string{"name", "namePrefix", "kmsKeyId", "logGroupClass"},
+	},
+	"aws:cloudwatch/dashboard:Dashboard": {
+		// PutDashboard replaces the body of a dashboard of the same name.
+		doc:   tfResourceDocs + "cloudwatch_dashboard",
+		paths: []string{"dashboardName"},
+	},
 	"aws:ssm/parameter:Parameter": {
 		// type and value are put again in place; CustomizeDiff
 		// ForceNewIfChange("tier") from Advanced to Standard.
@@ -971,6 +981,7 @@ var kindNames = map[string]string{
 	"aws:elasticache/subnetGroup:SubnetGroup": "cache subnet group",
 	"aws:efs/fileSystem:FileSystem":           "EFS file system",
 	"aws:ssm/parameter:Parameter":             "SSM parameter",
+	"aws:cloudwatch/logGroup:LogGroup":        "log group",
 	"aws:iam/role:Role":                       "IAM role",
 	"aws:autoscaling/group:Group":             "AutoScaling group",
 	"aws:autoscaling/policy:Policy":           "scaling policy",

@@ -381,6 +381,8 @@ func TestForceNewRulesNameRealInputs(t *testing.T) {
 		"aws:autoscaling/group:Group":                                                                autoscaling.GroupArgs{},
 		"aws:autoscaling/policy:Policy":                                                              autoscaling.PolicyArgs{},
 		"aws:cloudwatch/metricAlarm:MetricAlarm":                                                     cloudwatch.MetricAlarmArgs{},
+		"aws:cloudwatch/logGroup:LogGroup":                                                           cloudwatch.LogGroupArgs{},
+		"aws:cloudwatch/dashboard:Dashboard":                                                         cloudwatch.DashboardArgs{},
 	}
 	for typ, rule := range forceNewRules {
 		a, ok := args[typ]

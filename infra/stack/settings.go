@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,6 +40,8 @@ type Settings struct {
 	SSHCidr        string
 	CertificateArn string
 
+	LogRetentionDays int
+
 	MultiAz            bool
 	DeletionProtection bool
 	UnsharedState      bool
@@ -59,6 +62,7 @@ var Defaults = Settings{
 	ScaleOutCooldown: 300,
 	ScaleInCooldown:  300,
 	AllowedCidr:      "0.0.0.0/0",
+	LogRetentionDays: 7,
 }
 
 // settingError names the key and what is allowed, in one line.
@@ -91,6 +95,7 @@ func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 	field("scaleInLatency", secondsInto(&s.ScaleInLatency), seconds)
 	field("scaleOutCooldown", intInto(&s.ScaleOutCooldown), wholeNumber)
 	field("scaleInCooldown", intInto(&s.ScaleInCooldown), wholeNumber)
+	field("logRetentionDays", intInto(&s.LogRetentionDays), wholeNumber)
 	field("allowedCidr", textInto(&s.AllowedCidr), "")
 	field("sshKeyName", textInto(&s.SSHKeyName), "")
 	field("sshCidr", textInto(&s.SSHCidr), "")
@@ -171,6 +176,9 @@ func (s *Settings) check() error {
 		return settingError("scaleOutCooldown", "%d is not allowed: seconds ≥ 0", s.ScaleOutCooldown)
 	case s.ScaleInCooldown < 0:
 		return settingError("scaleInCooldown", "%d is not allowed: seconds ≥ 0", s.ScaleInCooldown)
+	}
+	if !slices.Contains(logRetentionDays, s.LogRetentionDays) {
+		return settingError("logRetentionDays", "%d is not a retention CloudWatch Logs offers: one of %v", s.LogRetentionDays, logRetentionDays)
 	}
 	if err := checkCidr("allowedCidr", s.AllowedCidr); err != nil {
 		return err

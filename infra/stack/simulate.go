@@ -119,7 +119,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("bucket", args.Name+"-bucket")
 		set("arn", "arn:aws:s3:::"+args.Name+"-bucket")
 		id = args.Name + "-bucket"
+	case "aws:lb/targetGroup:TargetGroup":
+		set("arnSuffix", "targetgroup/"+args.Name+"/0123456789abcdef")
 	case "aws:rds/instance:Instance":
+		set("identifier", args.Name+"abc1234")
 		address := args.Name + ".abc123." + MockRegion + ".rds.amazonaws.com"
 		set("address", address)
 		set("port", 3306)
@@ -128,6 +131,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			"secretArn": "arn:aws:secretsmanager:" + MockRegion + ":123456789012:secret:rds!db-" + args.Name, "secretStatus": "active",
 		}})
 	case "aws:elasticache/cluster:Cluster":
+		set("clusterId", args.Name+"-abc1234")
 		set("cacheNodes", []any{map[string]any{"address": args.Name + ".abc123.0001.use1.cache.amazonaws.com", "port": 11211, "id": "0001"}})
 	case "aws:lb/loadBalancer:LoadBalancer":
 		set("dnsName", args.Name+"-123456.us-east-1.elb.amazonaws.com")
@@ -137,6 +141,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:ec2/instance:Instance":
 		id = "i-" + args.Name
 		set("publicDns", "ec2-"+args.Name+".compute-1.amazonaws.com")
+	case "aws:cloudwatch/logGroup:LogGroup":
+		name := args.Inputs["namePrefix"].StringValue() + "abc1234"
+		set("name", name)
+		set("arn", "arn:aws:logs:"+MockRegion+":123456789012:log-group:"+name)
 	case "aws:ec2/eip:Eip":
 		id = "eipalloc-" + args.Name
 		set("publicIp", "198.51.100.10")

@@ -320,9 +320,9 @@ func TestSharedFilesAreEncryptedAndTLSOnly(t *testing.T) {
 
 func TestRolePolicyIsLeastPrivilege(t *testing.T) {
 	wantSids := map[int][]string{
-		0: {"ReadAppArtifact", "ReadLatency"},
-		1: {"MountSharedUploads", "ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency"},
-		2: {"ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency", "ReadWriteUploads", "TellMissingUploads"},
+		0: {"ReadAppArtifact", "ReadLatency", "ShipLogs"},
+		1: {"MountSharedUploads", "ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency", "ShipLogs"},
+		2: {"ReadAppArtifact", "ReadDatabaseSecret", "ReadLatency", "ReadWriteUploads", "ShipLogs", "TellMissingUploads"},
 	}
 	wantSids[3], wantSids[4] = wantSids[2], wantSids[2]
 	for n := range 5 {
@@ -340,7 +340,8 @@ func TestRolePolicyIsLeastPrivilege(t *testing.T) {
 				}
 			}
 			for _, res := range s.Resource {
-				if !strings.HasPrefix(res, "arn:aws:") || (strings.Contains(res, "*") && !strings.HasSuffix(res, "-bucket/uploads/*")) {
+				scoped := strings.HasSuffix(res, "-bucket/uploads/*") || strings.HasSuffix(res, ":log-group:/web-demo/dev/abc1234:log-stream:*")
+				if !strings.HasPrefix(res, "arn:aws:") || (strings.Contains(res, "*") && !scoped) {
 					t.Errorf("level %d: %s is not scoped: %s", n, s.Sid, res)
 				}
 			}

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,6 +29,8 @@ type Boot struct {
 	FileSystemAccessPoint string
 	// RDSCABundle fetches AWS's RDS CA bundle to rdsCAPath (levels 1–4).
 	RDSCABundle bool
+	// LogGroup receives the app and boot logs, through the CloudWatch agent.
+	LogGroup string
 }
 
 // appUserID is the app user's uid and gid on every instance. It is pinned
@@ -41,7 +44,10 @@ const (
 	// filesUploadDir is the access point's root, owned by appUserID.
 	filesUploadDir = filesMount
 	localUploadDir = "/var/lib/webdemo/uploads"
-	rdsCAPath      = "/etc/webdemo/rds-ca.pem"
+	// appLog is the app's standard output and error, shipped by the agent.
+	appLog    = "/var/log/webdemo/app.log"
+	bootLog   = "/var/log/webdemo-boot.log"
+	rdsCAPath = "/etc/webdemo/rds-ca.pem"
 	// rdsCAURL is AWS's global RDS CA bundle ("Using SSL/TLS" in the RDS docs).
 	rdsCAURL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 	// maxUserData is EC2's limit on decoded user-data.
@@ -87,7 +93,7 @@ var bootTemplate = template.Must(template.New("boot").Parse(`#!/bin/bash
 # program from the app's own settings code; it holds no secrets. It runs at
 # every boot, so each step may find its work already done.
 set -euo pipefail
-exec > >(tee -a /var/log/webdemo-boot.log) 2>&1
+exec > >(tee -a {{.BootLog}}) 2>&1
 
 region='{{.Region}}'
 artifact='s3://{{.ArtifactBucket}}/{{.ArtifactKey}}'
@@ -127,6 +133,27 @@ install -d -m 0755 /etc/webdemo
 retry curl --fail --silent --show-error --location --output {{.RDSCAPath}} {{.RDSCAURL}}
 chmod 0644 {{.RDSCAPath}}
 {{- end}}
+
+# Logs: the app writes to {{.AppLog}} (rotated here), and the CloudWatch
+# agent ships it and this script's log to the stack's log group.
+retry dnf install --assumeyes --quiet amazon-cloudwatch-agent logrotate
+install -d -m 0755 /var/log/webdemo /opt/aws/amazon-cloudwatch-agent/etc
+cat > /etc/logrotate.d/webdemo <<'ROTATE'
+{{.AppLog}} {
+	daily
+	rotate 3
+	maxsize 50M
+	missingok
+	notifempty
+	copytruncate
+	compress
+}
+ROTATE
+cat > /opt/aws/amazon-cloudwatch-agent/etc/webdemo.json <<'AGENT'
+{{.AgentConfig}}
+AGENT
+PATH="$PATH:/opt/aws/amazon-cloudwatch-agent/bin" amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+	-c file:/opt/aws/amazon-cloudwatch-agent/etc/webdemo.json
 {{- if .LocalDatabase}}
 
 # Level 0: MariaDB on this host, with a password made here once and kept
@@ -172,6 +199,8 @@ User=webdemo
 Group=webdemo
 EnvironmentFile=/etc/webdemo/env
 ExecStart=/usr/local/bin/webdemo
+StandardOutput=append:{{.AppLog}}
+StandardError=inherit
 StateDirectory=webdemo
 WorkingDirectory=/var/lib/webdemo
 Restart=always
@@ -229,17 +258,42 @@ func (b Boot) Script() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	agent, err := b.agentConfig()
+	if err != nil {
+		return "", err
+	}
 	data := struct {
 		Boot
 		Settings                        []string
 		FilesMount, RDSCAPath, RDSCAURL string
 		AppUserID                       int
-	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID}
+		AppLog, BootLog, AgentConfig    string
+	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID, appLog, bootLog, agent}
 	var buf bytes.Buffer
 	if err := bootTemplate.Execute(&buf, data); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
+}
+
+// agentConfig is the CloudWatch agent's configuration: the app log and the
+// boot log, one stream per instance and file ("Manually create or edit the
+// CloudWatch agent configuration file" in the CloudWatch guide).
+func (b Boot) agentConfig() (string, error) {
+	type file struct {
+		FilePath      string `json:"file_path"`
+		LogGroupName  string `json:"log_group_name"`
+		LogStreamName string `json:"log_stream_name"`
+	}
+	config := map[string]any{
+		"agent": map[string]any{"run_as_user": "root"},
+		"logs": map[string]any{"logs_collected": map[string]any{"files": map[string]any{"collect_list": []file{
+			{appLog, b.LogGroup, "{instance_id}/app"},
+			{bootLog, b.LogGroup, "{instance_id}/boot"},
+		}}}},
+	}
+	out, err := json.MarshalIndent(config, "", "  ")
+	return string(out), err
 }
 
 // Render returns the user-data: the boot script in a MIME document that
