@@ -1,12 +1,17 @@
 package stack
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
+	appconfig "webdemo/app/config"
 	"webdemo/infra/level"
 )
 
@@ -159,6 +164,7 @@ func WriteDiff(w io.Writer, from, to int, a, b *Simulation) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	writeSettingChanges(w, a, b)
 }
 
 // summarizeChanges counts changes by kind: "2 to create, 1 to update
@@ -205,4 +211,109 @@ func featureChanges(from, to int) string {
 		parts = append(parts, mark+va.Type().Field(i).Name)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// AppSettings are the settings the level's servers run the app with, read
+// back from the first server's user-data (its SETTINGS block), as NAME →
+// value. Level 0's password is made on the host and is never there.
+func AppSettings(sim *Simulation) (map[string]string, error) {
+	for _, r := range sim.Resources {
+		var raw string
+		switch r.Type {
+		case "aws:ec2/instance:Instance":
+			raw = r.Inputs["userData"].StringValue()
+		case "aws:ec2/launchTemplate:LaunchTemplate":
+			decoded, err := base64.StdEncoding.DecodeString(r.Inputs["userData"].StringValue())
+			if err != nil {
+				return nil, fmt.Errorf("%s user-data: %w", r.Name, err)
+			}
+			raw = string(decoded)
+		default:
+			continue
+		}
+		return settingsBlock(raw)
+	}
+	return nil, fmt.Errorf("no server with user-data")
+}
+
+// settingsBlock parses the environment file the boot script writes.
+func settingsBlock(userData string) (map[string]string, error) {
+	_, rest, ok := strings.Cut(userData, "<<'SETTINGS'\n")
+	block, _, ok2 := strings.Cut(rest, "\nSETTINGS\n")
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("user-data has no SETTINGS block")
+	}
+	settings := map[string]string{}
+	for _, line := range strings.Split(block, "\n") {
+		name, value, _ := strings.Cut(line, "=")
+		if unquoted, err := strconv.Unquote(value); err == nil {
+			value = unquoted
+		}
+		settings[name] = value
+	}
+	return settings, nil
+}
+
+// SettingChanges lists the app settings that differ between two levels'
+// servers, such as "PAGE_CACHE: off → memcached".
+func SettingChanges(a, b *Simulation) ([]string, error) {
+	before, err := AppSettings(a)
+	if err != nil {
+		return nil, err
+	}
+	after, err := AppSettings(b)
+	if err != nil {
+		return nil, err
+	}
+	defaults := map[string]string{}
+	for _, setting := range appconfig.Settings {
+		defaults[setting.Name] = setting.Default()
+	}
+	// The user-data lists only settings that differ from the app's
+	// defaults.
+	show := func(settings map[string]string, name string) string {
+		v, ok := settings[name]
+		if !ok {
+			v = defaults[name]
+		}
+		if v == "" {
+			return `""`
+		}
+		return v
+	}
+	names := slices.Sorted(maps.Keys(before))
+	for name := range after {
+		if _, ok := before[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var changes []string
+	for _, name := range names {
+		if from, to := show(before, name), show(after, name); from != to {
+			changes = append(changes, fmt.Sprintf("%s: %s → %s", name, from, to))
+		}
+	}
+	return changes, nil
+}
+
+// writeSettingChanges prints SettingChanges under the resource changes.
+func writeSettingChanges(w io.Writer, a, b *Simulation) {
+	changes, err := SettingChanges(a, b)
+	if err != nil {
+		fmt.Fprintf(w, "  app settings: %v\n", err)
+		return
+	}
+	switch len(changes) {
+	case 0:
+		fmt.Fprintln(w, "  app settings: no changes")
+		return
+	case 1:
+		fmt.Fprintln(w, "  app settings: 1 change")
+	default:
+		fmt.Fprintf(w, "  app settings: %d changes\n", len(changes))
+	}
+	for _, c := range changes {
+		fmt.Fprintln(w, "     "+c)
+	}
 }
