@@ -70,74 +70,168 @@ func settingError(key, format string, args ...any) error {
 	return fmt.Errorf("web-demo:%s: %s", key, fmt.Sprintf(format, args...))
 }
 
+// settingKind is how a stack setting's text is read.
+type settingKind int
+
+const (
+	kindText settingKind = iota
+	kindWhole
+	kindSeconds // a number of seconds > 0, such as 0.5
+	kindBool
+	kindDelay // a delay ≥ 0 the app understands, such as 1.5 or 200ms
+)
+
+// what says what a kind of value is, for errors.
+func (k settingKind) what() string {
+	return [...]string{"text", "a whole number", "a number of seconds > 0", "true or false", "a delay ≥ 0 such as 0, 1.5 or 200ms"}[k]
+}
+
+// pulumiType is the kind's type in Pulumi.yaml's config block.
+func (k settingKind) pulumiType() string {
+	switch k {
+	case kindWhole:
+		return "integer"
+	case kindBool:
+		return "boolean"
+	}
+	return "string"
+}
+
+// StackSetting is one key of the stack's configuration, in namespace
+// web-demo. StackSettings is the one definition: LoadSettings reads it,
+// and Pulumi.yaml, Pulumi.dev.yaml and the README's table are rendered
+// from it (see settingfiles.go).
+type StackSetting struct {
+	Key    string
+	Kind   settingKind
+	Group  string
+	Levels string
+	Doc    string
+	// Example is shown in Pulumi.dev.yaml for a setting with no default.
+	Example string
+	field   func(*Settings) any
+}
+
+// StackSettings lists every stack setting, in the order the files show them.
+var StackSettings = []StackSetting{
+	{Key: "level", Kind: kindWhole, Group: "Level", Levels: "all", Doc: "Tutorial level, 0 to 4: 0 one instance; 1 ALB, RDS, memcached, EFS; 2 S3 uploads; 3 AutoScaling; 4 page cache.",
+		field: func(s *Settings) any { return &s.Level }},
+
+	{Key: "instanceType", Kind: kindText, Group: "Sizes", Levels: "all", Doc: "EC2 instance type of the app servers; Graviton types get an arm64 build.",
+		field: func(s *Settings) any { return &s.InstanceType }},
+	{Key: "dbInstanceClass", Kind: kindText, Group: "Sizes", Levels: "1–4", Doc: "RDS instance class.",
+		field: func(s *Settings) any { return &s.DBInstanceClass }},
+	{Key: "cacheNodeType", Kind: kindText, Group: "Sizes", Levels: "1–4", Doc: "ElastiCache node type.",
+		field: func(s *Settings) any { return &s.CacheNodeType }},
+	{Key: "webCount", Kind: kindWhole, Group: "Sizes", Levels: "1–2", Doc: "Instances behind the load balancer, 1 to 10.",
+		field: func(s *Settings) any { return &s.WebCount }},
+	{Key: "minSize", Kind: kindWhole, Group: "Sizes", Levels: "3–4", Doc: "Smallest AutoScaling group.",
+		field: func(s *Settings) any { return &s.MinSize }},
+	{Key: "desiredSize", Kind: kindWhole, Group: "Sizes", Levels: "3–4", Doc: "Starting AutoScaling group size; scaling's own changes to it are kept.",
+		field: func(s *Settings) any { return &s.DesiredSize }},
+	{Key: "maxSize", Kind: kindWhole, Group: "Sizes", Levels: "3–4", Doc: "Largest AutoScaling group, at most 20.",
+		field: func(s *Settings) any { return &s.MaxSize }},
+
+	{Key: "latency", Kind: kindDelay, Group: "Load", Levels: "all", Doc: "Simulated front-page delay (1.5, 200ms), kept in an SSM parameter every server polls: changing it replaces nothing.",
+		field: func(s *Settings) any { return &s.Latency }},
+	{Key: "scaleOutLatency", Kind: kindSeconds, Group: "Load", Levels: "3–4", Doc: "ALB average response time over 1 minute above which an instance is added.",
+		field: func(s *Settings) any { return &s.ScaleOutLatency }},
+	{Key: "scaleInLatency", Kind: kindSeconds, Group: "Load", Levels: "3–4", Doc: "ALB average response time over 1 minute below which an instance is removed.",
+		field: func(s *Settings) any { return &s.ScaleInLatency }},
+	{Key: "scaleOutCooldown", Kind: kindWhole, Group: "Load", Levels: "3–4", Doc: "Seconds after adding an instance before the group scales again, so the new one takes load first.",
+		field: func(s *Settings) any { return &s.ScaleOutCooldown }},
+	{Key: "scaleInCooldown", Kind: kindWhole, Group: "Load", Levels: "3–4", Doc: "Seconds after removing an instance before the group scales again.",
+		field: func(s *Settings) any { return &s.ScaleInCooldown }},
+
+	{Key: "allowedCidr", Kind: kindText, Group: "Access", Levels: "all", Doc: "Who may reach the site (an IPv4 CIDR block).",
+		field: func(s *Settings) any { return &s.AllowedCidr }},
+	{Key: "sshKeyName", Kind: kindText, Group: "Access", Levels: "all", Doc: "EC2 key pair; with sshCidr it turns SSH on. Use Session Manager instead.", Example: "my-key",
+		field: func(s *Settings) any { return &s.SSHKeyName }},
+	{Key: "sshCidr", Kind: kindText, Group: "Access", Levels: "all", Doc: "Who may SSH, with sshKeyName.", Example: "203.0.113.7/32",
+		field: func(s *Settings) any { return &s.SSHCidr }},
+	{Key: "certificateArn", Kind: kindText, Group: "Access", Levels: "1–4", Doc: "ACM certificate: HTTPS (TLS 1.2+) and an HTTP redirect.",
+		Example: "arn:aws:acm:us-east-1:123456789012:certificate/example",
+		field:   func(s *Settings) any { return &s.CertificateArn }},
+
+	{Key: "logRetentionDays", Kind: kindWhole, Group: "Observability", Levels: "all", Doc: "Days CloudWatch Logs keeps the app and boot logs: 1, 3, 5, 7, 14, 30, 60, 90 and so on.",
+		field: func(s *Settings) any { return &s.LogRetentionDays }},
+
+	{Key: "multiAz", Kind: kindBool, Group: "Options", Levels: "1–4", Doc: "RDS Multi-AZ: a standby in the other zone, at twice the price.",
+		field: func(s *Settings) any { return &s.MultiAz }},
+	{Key: "deletionProtection", Kind: kindBool, Group: "Options", Levels: "1–4", Doc: "Deletion protection on RDS and the ALB; turn it off before going down to level 0 or destroying.",
+		field: func(s *Settings) any { return &s.DeletionProtection }},
+	{Key: "unsharedState", Kind: kindBool, Group: "Options", Levels: "1", Doc: "Level 1 before the tutorial's fix: sessions and uploads on each server, so logins and images come and go.",
+		field: func(s *Settings) any { return &s.UnsharedState }},
+}
+
+// Default is the setting's default value as stack config text; "" for
+// none.
+func (d StackSetting) Default() string {
+	s := Defaults
+	switch v := d.field(&s).(type) {
+	case *int:
+		return strconv.Itoa(*v)
+	case *float64:
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	case *bool:
+		return strconv.FormatBool(*v)
+	case *time.Duration:
+		if *v == 0 {
+			return "0"
+		}
+		return v.String()
+	case *string:
+		return *v
+	}
+	panic(fmt.Sprintf("stack setting %s: unsupported field type", d.Key))
+}
+
+// parse reads raw into the setting's field of s.
+func (d StackSetting) parse(s *Settings, raw string) error {
+	bad := settingError(d.Key, "%q is not %s", raw, d.Kind.what())
+	switch v := d.field(s).(type) {
+	case *string:
+		*v = raw
+	case *int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return bad
+		}
+		*v = n
+	case *float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || f <= 0 {
+			return bad
+		}
+		*v = f
+	case *bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return bad
+		}
+		*v = b
+	case *time.Duration:
+		latency, err := appconfig.ParseDuration(raw)
+		if err != nil {
+			return bad
+		}
+		*v = latency
+	}
+	return nil
+}
+
 // LoadSettings reads and checks the stack's configuration.
 func LoadSettings(ctx *pulumi.Context) (Settings, error) {
 	cfg := config.New(ctx, "web-demo")
 	s := Defaults
-	var err error
-	// field parses key into a setting when the stack sets it, keeping the
-	// first error.
-	field := func(key string, parse func(raw string) bool, want string) {
-		if raw := cfg.Get(key); raw != "" && err == nil && !parse(raw) {
-			err = settingError(key, "%q is not %s", raw, want)
-		}
-	}
-	const wholeNumber, seconds, trueOrFalse = "a whole number", "a number of seconds > 0", "true or false"
-	field("level", intInto(&s.Level), wholeNumber)
-	field("instanceType", textInto(&s.InstanceType), "")
-	field("dbInstanceClass", textInto(&s.DBInstanceClass), "")
-	field("cacheNodeType", textInto(&s.CacheNodeType), "")
-	field("minSize", intInto(&s.MinSize), wholeNumber)
-	field("desiredSize", intInto(&s.DesiredSize), wholeNumber)
-	field("maxSize", intInto(&s.MaxSize), wholeNumber)
-	field("webCount", intInto(&s.WebCount), wholeNumber)
-	field("scaleOutLatency", secondsInto(&s.ScaleOutLatency), seconds)
-	field("scaleInLatency", secondsInto(&s.ScaleInLatency), seconds)
-	field("scaleOutCooldown", intInto(&s.ScaleOutCooldown), wholeNumber)
-	field("scaleInCooldown", intInto(&s.ScaleInCooldown), wholeNumber)
-	field("logRetentionDays", intInto(&s.LogRetentionDays), wholeNumber)
-	field("allowedCidr", textInto(&s.AllowedCidr), "")
-	field("sshKeyName", textInto(&s.SSHKeyName), "")
-	field("sshCidr", textInto(&s.SSHCidr), "")
-	field("certificateArn", textInto(&s.CertificateArn), "")
-	field("multiAz", boolInto(&s.MultiAz), trueOrFalse)
-	field("deletionProtection", boolInto(&s.DeletionProtection), trueOrFalse)
-	field("unsharedState", boolInto(&s.UnsharedState), trueOrFalse)
-	if err != nil {
-		return s, err
-	}
-	if raw := cfg.Get("latency"); raw != "" {
-		if s.Latency, err = appconfig.ParseDuration(raw); err != nil {
-			return s, settingError("latency", "%q is not a delay ≥ 0 such as 0, 1.5 or 200ms", raw)
+	for _, setting := range StackSettings {
+		if raw := cfg.Get(setting.Key); raw != "" {
+			if err := setting.parse(&s, raw); err != nil {
+				return s, err
+			}
 		}
 	}
 	return s, s.check()
-}
-
-func textInto(p *string) func(string) bool { return func(raw string) bool { *p = raw; return true } }
-
-func intInto(p *int) func(string) bool {
-	return func(raw string) bool {
-		n, err := strconv.Atoi(raw)
-		*p = n
-		return err == nil
-	}
-}
-
-func boolInto(p *bool) func(string) bool {
-	return func(raw string) bool {
-		b, err := strconv.ParseBool(raw)
-		*p = b
-		return err == nil
-	}
-}
-
-func secondsInto(p *float64) func(string) bool {
-	return func(raw string) bool {
-		f, err := strconv.ParseFloat(raw, 64)
-		*p = f
-		return err == nil && f > 0
-	}
 }
 
 var (
