@@ -59,65 +59,22 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}()
 	awsCfg := lazyAWS(ctx, cfg)
 
-	switch cfg.DBDriver {
-	case config.DriverSQLite:
-		store, err := sqldb.OpenSQLite(cfg.SQLitePath)
-		if err != nil {
-			return nil, fmt.Errorf("SQLITE_PATH: %w", err)
-		}
-		b.metadata, b.migrate = store, store.Migrate
-	case config.DriverMySQL:
-		opts := sqldb.MySQLOptions{
-			DSN: cfg.MySQLDSN, Host: cfg.MySQLHost, Port: cfg.MySQLPort, Database: cfg.MySQLDatabase,
-			User: cfg.MySQLUser, Password: cfg.MySQLPassword, TLSCAFile: cfg.MySQLTLSCAFile, MaxConns: cfg.MySQLMaxConns,
-		}
-		if cfg.MySQLSecretARN != "" {
-			a, err := awsCfg()
-			if err != nil {
-				return nil, err
-			}
-			opts.Credentials = cloud.SecretCredentials(secretsmanager.NewFromConfig(a), cfg.MySQLSecretARN, time.Minute)
-		}
-		_ = mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
-		store, err := sqldb.OpenMySQL(opts)
-		if err != nil {
-			return nil, err
-		}
-		b.metadata, b.migrate = store, store.Migrate
+	_ = mysql.SetLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+	store, err := openMetadata(cfg, awsCfg)
+	if err != nil {
+		return nil, err
 	}
+	b.metadata, b.migrate = store, store.Migrate
 	b.closers = append(b.closers, b.metadata.Close)
 
-	switch cfg.Storage {
-	case config.StorageDisk:
-		blobs, err := disk.Open(cfg.UploadDir)
-		if err != nil {
-			return nil, fmt.Errorf("UPLOAD_DIR: %w", err)
-		}
-		b.blobs = blobs
-		b.closers = append(b.closers, blobs.Close)
-	case config.StorageS3:
-		a, err := awsCfg()
-		if err != nil {
-			return nil, err
-		}
-		client := s3.NewFromConfig(a, func(o *s3.Options) {
-			if cfg.S3Endpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.S3Endpoint)
-			}
-			o.UsePathStyle = cfg.S3PathStyle
-		})
-		b.blobs = s3blob.New(client, s3blob.Options{
-			Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix, PresignExpiry: cfg.S3PresignExpiry, CDNBaseURL: cfg.CDNBaseURL,
-		})
+	blobs, closeBlobs, err := openBlobs(cfg, awsCfg)
+	if err != nil {
+		return nil, err
 	}
+	b.blobs = blobs
+	b.closers = append(b.closers, closeBlobs)
 
-	mcOpts := memcached.Options{Logger: logger}
-	if cfg.MemcachedTLS {
-		// The system's trust store; the client verifies each server's
-		// configured host name, which ElastiCache's certificate carries.
-		mcOpts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	mc := memcached.NewClient(cfg.MemcachedServers, mcOpts)
+	mc := memcached.NewClient(cfg.MemcachedServers, memcachedOptions(cfg, logger))
 	switch cfg.Sessions {
 	case config.SessionsMemory:
 		// Lives as long as the process; scs's StopCleanup is racy, so it is
@@ -134,25 +91,15 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}
 	b.closers = append(b.closers, mc.Close)
 
-	switch {
-	case cfg.LatencyFile != "":
-		b.latencySource = func(context.Context) (string, error) {
-			raw, err := os.ReadFile(cfg.LatencyFile)
-			return string(raw), err
-		}
-	case cfg.LatencySSMParam != "":
-		a, err := awsCfg()
-		if err != nil {
-			return nil, err
-		}
-		b.latencySource = cloud.Parameter(ssm.NewFromConfig(a), cfg.LatencySSMParam)
+	if b.latencySource, err = latencySource(cfg, awsCfg); err != nil {
+		return nil, err
 	}
 
 	b.identity = localIdentity(cfg)
 	if cfg.EC2Metadata {
 		idCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		id, ip, err := cloud.InstanceIdentity(idCtx, imds.New(imds.Options{}))
+		id, ip, err := cloud.InstanceIdentity(idCtx, instanceMetadata())
 		if err != nil {
 			logger.Warn("instance metadata unavailable; showing the host name", "err", err)
 		} else {
@@ -160,6 +107,101 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		}
 	}
 	return b, nil
+}
+
+// awsLoader loads the AWS SDK's configuration once, on first use.
+type awsLoader func() (aws.Config, error)
+
+// mysqlOptions says how to reach MySQL; with MYSQL_SECRET_ARN its
+// Credentials read the login from Secrets Manager.
+func mysqlOptions(cfg config.Config, awsCfg awsLoader) (sqldb.MySQLOptions, error) {
+	opts := sqldb.MySQLOptions{
+		DSN: cfg.MySQLDSN, Host: cfg.MySQLHost, Port: cfg.MySQLPort, Database: cfg.MySQLDatabase,
+		User: cfg.MySQLUser, Password: cfg.MySQLPassword, TLSCAFile: cfg.MySQLTLSCAFile, MaxConns: cfg.MySQLMaxConns,
+	}
+	if cfg.MySQLSecretARN != "" {
+		a, err := awsCfg()
+		if err != nil {
+			return opts, err
+		}
+		opts.Credentials = cloud.SecretCredentials(secretsmanager.NewFromConfig(a), cfg.MySQLSecretARN, time.Minute)
+	}
+	return opts, nil
+}
+
+// openMetadata opens the photo records' store; it does not connect.
+func openMetadata(cfg config.Config, awsCfg awsLoader) (*sqldb.Store, error) {
+	if cfg.DBDriver == config.DriverSQLite {
+		store, err := sqldb.OpenSQLite(cfg.SQLitePath)
+		if err != nil {
+			return nil, fmt.Errorf("SQLITE_PATH: %w", err)
+		}
+		return store, nil
+	}
+	opts, err := mysqlOptions(cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.OpenMySQL(opts)
+}
+
+// openBlobs opens the upload store, and returns what closes it.
+func openBlobs(cfg config.Config, awsCfg awsLoader) (photo.Blobs, func() error, error) {
+	if cfg.Storage == config.StorageDisk {
+		blobs, err := disk.Open(cfg.UploadDir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("UPLOAD_DIR: %w", err)
+		}
+		return blobs, blobs.Close, nil
+	}
+	a, err := awsCfg()
+	if err != nil {
+		return nil, nil, err
+	}
+	client := s3.NewFromConfig(a, func(o *s3.Options) {
+		if cfg.S3Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
+		}
+		o.UsePathStyle = cfg.S3PathStyle
+	})
+	return s3blob.New(client, s3blob.Options{
+		Bucket: cfg.S3Bucket, Prefix: cfg.S3Prefix, PresignExpiry: cfg.S3PresignExpiry, CDNBaseURL: cfg.CDNBaseURL,
+	}), func() error { return nil }, nil
+}
+
+// memcachedOptions are the memcached client's options beyond its servers.
+func memcachedOptions(cfg config.Config, logger *slog.Logger) memcached.Options {
+	opts := memcached.Options{Logger: logger}
+	if cfg.MemcachedTLS {
+		// The system's trust store; the client verifies each server's
+		// configured host name, which ElastiCache's certificate carries.
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return opts
+}
+
+// latencySource reads the simulated latency from LATENCY_FILE or
+// LATENCY_SSM_PARAMETER; nil when neither is set.
+func latencySource(cfg config.Config, awsCfg awsLoader) (func(context.Context) (string, error), error) {
+	switch {
+	case cfg.LatencyFile != "":
+		return func(context.Context) (string, error) {
+			raw, err := os.ReadFile(cfg.LatencyFile)
+			return string(raw), err
+		}, nil
+	case cfg.LatencySSMParam != "":
+		a, err := awsCfg()
+		if err != nil {
+			return nil, err
+		}
+		return cloud.Parameter(ssm.NewFromConfig(a), cfg.LatencySSMParam), nil
+	}
+	return nil, nil
+}
+
+// instanceMetadata is an IMDS client; it fetches the IMDSv2 token itself.
+func instanceMetadata() *imds.Client {
+	return imds.New(imds.Options{})
 }
 
 func localIdentity(cfg config.Config) server.Identity {
@@ -175,7 +217,7 @@ func localIdentity(cfg config.Config) server.Identity {
 
 // lazyAWS loads the AWS SDK's configuration on first use, so the
 // zero-setup default never looks for AWS credentials.
-func lazyAWS(ctx context.Context, cfg config.Config) func() (aws.Config, error) {
+func lazyAWS(ctx context.Context, cfg config.Config) awsLoader {
 	return sync.OnceValues(func() (aws.Config, error) {
 		var opts []func(*awsconfig.LoadOptions) error
 		if cfg.AWSRegion != "" {

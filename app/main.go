@@ -1,7 +1,8 @@
 // Command app is the web-demo photo-sharing site. With no settings it runs
 // on an embedded SQLite file, uploads under ./data and in-memory sessions;
 // environment variables (see package config) move each part to its tutorial
-// level's backend.
+// level's backend. `webdemo doctor` checks each of those backends instead
+// (see package doctor).
 package main
 
 import (
@@ -33,7 +34,11 @@ func main() {
 }
 
 // run starts the app and blocks until ctx ends, then shuts down gracefully.
+// "doctor" as the first argument checks the dependencies instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "doctor" {
+		return runDoctor(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := config.Load(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -42,6 +47,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
+
+	// Listen before opening anything: a port in use or an address this
+	// host lacks must not leave a database file or directory behind.
+	listener, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR: %w", err)
+	}
+	defer listener.Close()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -69,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		MaxImagePixels: cfg.MaxImagePixels,
 		CacheTTL:       cfg.PageCacheTTL,
 		CookieSecure:   cfg.CookieSecure,
+
+		SessionLifetime:    cfg.SessionLifetime,
+		SessionIdleTimeout: cfg.SessionIdle,
+		LoginsPerMinute:    cfg.LoginsPerMinute,
+		TrustedProxies:     cfg.TrustedProxies,
+
+		MaxConcurrentUploads: cfg.UploadsAtOnce,
 	})
 	// The schema is usually there in a moment; if the database is still
 	// down, keep trying in the background while the server answers 503s.
@@ -88,10 +108,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		IdleTimeout:       75 * time.Second, // longer than the ALB's 60 s
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	listener, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("ADDR: %w", err)
 	}
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "server", b.identity.Name,
 		"db", cfg.DBDriver, "storage", cfg.Storage, "sessions", cfg.Sessions, "page_cache", cfg.PageCache)

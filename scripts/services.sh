@@ -41,19 +41,37 @@ if $install_only; then
 	exit 0
 fi
 
+# detached NAME COMMAND… starts a command that may outlive this script in a
+# new session, with output to a log file and no other descriptor of ours: a
+# daemon that inherited a caller's lock file or pipe would hold it for good.
+detached() {
+	local log="${TMPDIR:-/tmp}/web-demo-$1.log"
+	shift
+	(
+		for fd_path in /proc/"$BASHPID"/fd/*; do
+			fd=${fd_path##*/}
+			if [ "$fd" -gt 2 ]; then
+				exec {fd}>&-
+			fi
+		done
+		exec setsid "$@" </dev/null >>"$log" 2>&1
+	) || { echo "$1 failed; see $log" >&2; return 1; }
+}
+
 # MariaDB: the packaged service, which listens on 127.0.0.1 only.
 if ! mariadb-admin --user=root ping >/dev/null 2>&1; then
 	echo "Starting MariaDB…"
 	if command -v service >/dev/null 2>&1 && [ -x /etc/init.d/mariadb ]; then
-		service mariadb start >/dev/null
+		detached mariadb service mariadb start
 	else
-		mysqld_safe --bind-address=127.0.0.1 >/dev/null 2>&1 &
+		detached mariadb mysqld_safe --bind-address=127.0.0.1 &
 	fi
 	for _ in $(seq 60); do
 		mariadb-admin --user=root ping >/dev/null 2>&1 && break
 		sleep 0.5
 	done
-	mariadb-admin --user=root ping >/dev/null
+	mariadb-admin --user=root ping >/dev/null ||
+		{ echo "MariaDB did not start; see ${TMPDIR:-/tmp}/web-demo-mariadb.log" >&2; exit 1; }
 fi
 
 # The test user may create and drop only webdemo_test_* databases; the local
@@ -69,9 +87,11 @@ SQL
 host=${MEMCACHED_ADDR%:*} port=${MEMCACHED_ADDR##*:}
 if ! (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
 	echo "Starting memcached on $MEMCACHED_ADDR…"
-	memcached -d -u nobody -l "$host" -p "$port" -U 0 -m 128
+	detached memcached memcached -d -u nobody -l "$host" -p "$port" -U 0 -m 128
 	for _ in $(seq 40); do
 		(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break
 		sleep 0.25
 	done
+	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null ||
+		{ echo "memcached did not start on $MEMCACHED_ADDR; see ${TMPDIR:-/tmp}/web-demo-memcached.log" >&2; exit 1; }
 fi

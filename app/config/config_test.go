@@ -36,7 +36,7 @@ func TestDefaultIsZeroSetup(t *testing.T) {
 }
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
-	cfg, err := config.Load([]string{"-page-size=3", "-latency", "1.5"}, env("PAGE_SIZE=7", "STORAGE=s3", "S3_BUCKET=b"), io.Discard)
+	cfg, err := config.Load([]string{"-page-size=3", "-latency", "1.5"}, env("PAGE_SIZE=7", "STORAGE=s3", "S3_BUCKET=photos"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package latency
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,9 @@ func (v *Value) Refresh(ctx context.Context, read func(context.Context) (string,
 	var d time.Duration
 	if err == nil {
 		d, err = config.ParseDuration(raw)
+	}
+	if err == nil && d > config.MaxLatency {
+		err = fmt.Errorf("%s is longer than the most allowed, %s", d, config.MaxLatency)
 	}
 	if err != nil {
 		if err.Error() != *lastErr {

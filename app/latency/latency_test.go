@@ -29,14 +29,16 @@ func TestRefreshKeepsTheLastGoodValue(t *testing.T) {
 		{"", errors.New("throttled"), 2 * time.Second},
 		{"0.25", nil, 250 * time.Millisecond},
 		{"-1s", nil, 250 * time.Millisecond},
+		{"30s", nil, 30 * time.Second},
+		{"1h", nil, 30 * time.Second},
 	} {
 		v.Refresh(context.Background(), func(context.Context) (string, error) { return step.raw, step.err }, logger, &lastErr)
 		if got := v.Get(); got != step.want {
 			t.Fatalf("after %q/%v delay = %v, want %v", step.raw, step.err, got, step.want)
 		}
 	}
-	if n := strings.Count(logs.String(), "latency source unreadable"); n != 3 {
-		t.Fatalf("logged %d warnings, want 3 (a repeated error is logged once):\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "latency source unreadable"); n != 4 {
+		t.Fatalf("logged %d warnings, want 4 (a repeated error is logged once):\n%s", n, logs.String())
 	}
 }
 

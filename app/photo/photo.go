@@ -17,6 +17,10 @@ import (
 // ErrNotFound is returned when a key or record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrUploadTokenUsed is returned by Metadata.Add when a photo with the same
+// upload token is already recorded: the upload is a replay.
+var ErrUploadTokenUsed = errors.New("upload token already used")
+
 // Photo is one uploaded image's record, a row of upload_images.
 type Photo struct {
 	ID          int64
@@ -24,12 +28,20 @@ type Photo struct {
 	Key         string
 	ContentType string
 	CreatedAt   time.Time
+	// UploadToken is the one-time token of the form that sent the photo,
+	// or empty. A store records each token at most once, so a retried
+	// upload cannot add the photo twice.
+	UploadToken string
 }
 
 // Metadata stores photo records.
 type Metadata interface {
-	// Add stores p and returns it with its ID set.
+	// Add stores p and returns it with its ID set. If p.UploadToken is
+	// already recorded, Add stores nothing and returns the photo recorded
+	// with it and an error wrapping ErrUploadTokenUsed.
 	Add(ctx context.Context, p Photo) (Photo, error)
+	// ByUploadToken returns the photo recorded with token, or ErrNotFound.
+	ByUploadToken(ctx context.Context, token string) (Photo, error)
 	// Latest returns up to n photos, newest first.
 	Latest(ctx context.Context, n int) ([]Photo, error)
 	// Ping reports whether the store is reachable.
@@ -88,6 +100,18 @@ var keyPattern = regexp.MustCompile(`^[0-9a-f]{32}\.(jpg|png|gif|webp)$`)
 // handlers check it first, so no other string ever reaches a file system or
 // a bucket.
 func ValidKey(key string) bool { return keyPattern.MatchString(key) }
+
+var uploadTokenPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidUploadToken reports whether token has the shape NewUploadToken makes.
+func ValidUploadToken(token string) bool { return uploadTokenPattern.MatchString(token) }
+
+// NewUploadToken returns a random one-time token for an upload form.
+func NewUploadToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
 
 // NewKey returns a random key whose extension comes from the sniffed
 // content type, never from the client's file name.

@@ -35,3 +35,16 @@ func TestValidKeyRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadTokens(t *testing.T) {
+	a, b := photo.NewUploadToken(), photo.NewUploadToken()
+	if a == b || !photo.ValidUploadToken(a) || !photo.ValidUploadToken(b) {
+		t.Fatalf("NewUploadToken gave %q and %q", a, b)
+	}
+	for _, token := range []string{"", "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0",
+		"../../0123456789abcdef0123456789", "0123456789abcdef0123456789abcdef\n"} {
+		if photo.ValidUploadToken(token) {
+			t.Errorf("ValidUploadToken(%q) = true", token)
+		}
+	}
+}

@@ -44,11 +44,15 @@ func New(client *s3.Client, opts Options) *Blobs {
 
 func (b *Blobs) objectKey(key string) string { return b.opts.Prefix + key }
 
-// Put uploads the object with its content type. S3 writes are atomic: a
-// failed Put leaves no object.
+// Put uploads the object with its content type, which must be the one its
+// key's extension names: S3 serves it under that type for good. S3 writes
+// are atomic: a failed Put leaves no object.
 func (b *Blobs) Put(ctx context.Context, key, contentType string, r io.Reader, size int64) error {
 	if !photo.ValidKey(key) {
 		return fmt.Errorf("s3: invalid key %q", key)
+	}
+	if contentType != photo.ContentTypeOf(key) {
+		return fmt.Errorf("s3: content type %q does not match key %q", contentType, key)
 	}
 	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(b.opts.Bucket),
@@ -98,8 +102,13 @@ func (b *Blobs) Delete(ctx context.Context, key string) error {
 }
 
 // URL presigns a GET, or joins the CDN base URL. Presigning is local
-// computation: no request leaves the server.
+// computation: no request leaves the server. The presigned URL pins the
+// response's Content-Type to the key's, so even an object whose metadata
+// was changed in the bucket is served as the image it is.
 func (b *Blobs) URL(ctx context.Context, key string) (string, error) {
+	if !photo.ValidKey(key) {
+		return "", fmt.Errorf("s3: invalid key %q", key)
+	}
 	if b.opts.CDNBaseURL != "" {
 		return strings.TrimSuffix(b.opts.CDNBaseURL, "/") + "/" + b.objectKey(key), nil
 	}
@@ -108,8 +117,9 @@ func (b *Blobs) URL(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	req, err := b.presign.PresignGetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(b.opts.Bucket),
-		Key:    aws.String(b.objectKey(key)),
+		Bucket:              aws.String(b.opts.Bucket),
+		Key:                 aws.String(b.objectKey(key)),
+		ResponseContentType: aws.String(photo.ContentTypeOf(key)),
 	}, s3.WithPresignExpires(expiry))
 	if err != nil {
 		return "", fmt.Errorf("s3 presign: %w", err)

@@ -59,6 +59,43 @@ func TestPrefixContentTypeAndPresignedURL(t *testing.T) {
 	}
 }
 
+// The presigned URL pins the Content-Type to the key's, whatever the
+// object's metadata says; Put refuses a type the key does not name.
+func TestPresignedURLPinsTheContentType(t *testing.T) {
+	ctx := context.Background()
+	fake := testenv.FakeS3(t)
+	store := s3blob.New(fake.Client, s3blob.Options{Bucket: fake.Bucket, Prefix: "uploads/", PresignExpiry: time.Hour})
+	key, _ := photo.NewKey("image/png")
+	if err := store.Put(ctx, key, "text/html", strings.NewReader("<script>"), 8); err == nil {
+		t.Fatal("Put stored a .png key as text/html")
+	}
+	// An object whose metadata says HTML, as if changed in the bucket.
+	_, err := fake.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(fake.Bucket), Key: aws.String("uploads/" + key),
+		Body: strings.NewReader("png bytes"), ContentType: aws.String("text/html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := store.URL(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Query().Get("response-content-type") != "image/png" {
+		t.Fatalf("URL %q does not pin the content type", raw)
+	}
+	resp, err := http.Get(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET presigned URL: %s, Content-Type %q; want image/png", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	if _, err := store.URL(ctx, "../secret.png"); err == nil {
+		t.Fatal("URL signed a path that is not a key")
+	}
+}
+
 func TestCDNBaseURL(t *testing.T) {
 	store := s3blob.New(testenv.NewS3Client("http://127.0.0.1:1"), s3blob.Options{Bucket: "b", Prefix: "uploads/", CDNBaseURL: "https://cdn.example.com/"})
 	got, err := store.URL(context.Background(), "0123456789abcdef0123456789abcdef.jpg")

@@ -17,7 +17,7 @@ import (
 // handleIndex serves the front page, after the simulated latency.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s.Latency.Sleep(r.Context())
-	list, fromDB, count, err := s.photoList(r.Context())
+	list, err := s.photoList(r.Context())
 	if err != nil {
 		s.Logger.Error("front page", "err", err)
 		s.fail(w, http.StatusServiceUnavailable, "The photo database is unavailable right now. This page will work again by itself once it is back.")
@@ -26,7 +26,8 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	v, _ := r.Context().Value(viewerKey{}).(viewer)
 	s.render(w, http.StatusOK, "index", &indexPage{
 		User: v.User, Fingerprint: v.Fingerprint, SessionDown: v.SessionDown,
-		Server: s.Identity, Photos: list, FromDB: fromDB, Count: count,
+		Server: s.Identity, Photos: list.HTML, FromDB: list.FromDB, Count: list.Count, Stale: list.Stale,
+		UploadToken: uploadToken(v.User),
 	})
 }
 
@@ -40,11 +41,29 @@ type indexPage struct {
 	Photos      template.HTML
 	FromDB      bool
 	Count       int
+	Stale       bool
+	// UploadToken makes a retried upload from this page a replay.
+	UploadToken string
+}
+
+// photoListing is the rendered list of the latest photos and where it came
+// from.
+type photoListing struct {
+	HTML template.HTML
+	// FromDB is set when the list was read from the database just now, with
+	// Count photos.
+	FromDB bool
+	Count  int
+	// Stale is set when the database could not be read and the list is the
+	// last one read from it, which may miss newer uploads.
+	Stale bool
 }
 
 // photoList returns the rendered list of the latest photos. With a cache it
 // costs one round trip on a hit; a cache that fails is skipped, not fatal.
-func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool, count int, err error) {
+// When the database cannot be read, the last photos read from it, kept in
+// the cache, stand in, marked Stale.
+func (s *Server) photoList(ctx context.Context) (photoListing, error) {
 	var generation string
 	if s.pages != nil {
 		cached, gen, hit, err := s.pages.lookup(ctx)
@@ -52,34 +71,69 @@ func (s *Server) photoList(ctx context.Context) (list template.HTML, fromDB bool
 		case err != nil:
 			s.Logger.Warn("page cache unavailable; reading the database", "err", err)
 		case hit:
-			return template.HTML(cached), false, 0, nil
+			return photoListing{HTML: template.HTML(cached)}, nil
 		default:
 			generation = gen
 		}
 	}
 	photos, err := s.Metadata.Latest(ctx, s.opts.PageSize)
 	if err != nil {
-		return "", false, 0, err
+		return s.lastGoodList(ctx, err)
 	}
+	list, err := s.renderPhotos(ctx, photos)
+	if err != nil {
+		return photoListing{}, err
+	}
+	if generation != "" {
+		if err := s.pages.store(ctx, generation, []byte(list)); err != nil {
+			s.Logger.Warn("page cache set", "err", err)
+		}
+		if err := s.pages.keepLastGood(ctx, photos); err != nil {
+			s.Logger.Warn("keep last known photo list", "err", err)
+		}
+	}
+	return photoListing{HTML: list, FromDB: true, Count: len(photos)}, nil
+}
+
+// lastGoodList answers a failed database read with the last photos read
+// from it, so the front page degrades instead of failing. Without a cache,
+// or with nothing kept in it, the database error stands.
+func (s *Server) lastGoodList(ctx context.Context, dbErr error) (photoListing, error) {
+	if s.pages == nil {
+		return photoListing{}, dbErr
+	}
+	photos, ok, err := s.pages.lastGood(ctx)
+	if err != nil {
+		return photoListing{}, errors.Join(dbErr, err)
+	}
+	if !ok {
+		return photoListing{}, dbErr
+	}
+	list, err := s.renderPhotos(ctx, photos)
+	if err != nil {
+		return photoListing{}, errors.Join(dbErr, err)
+	}
+	s.Logger.Warn("database unavailable; serving the last known photo list", "err", dbErr)
+	return photoListing{HTML: list, Stale: true}, nil
+}
+
+// renderPhotos renders the photo list, with each image's URL from the
+// store.
+func (s *Server) renderPhotos(ctx context.Context, photos []photo.Photo) (template.HTML, error) {
 	items := make([]photoItem, len(photos))
 	for i, p := range photos {
 		url, err := s.Blobs.URL(ctx, p.Key)
 		if err != nil {
-			return "", false, 0, err
+			return "", err
 		}
 		items[i] = photoItem{URL: url, Username: p.Username,
 			Time: p.CreatedAt.Format(time.RFC3339), ShownTime: p.CreatedAt.Format("2 Jan 2006 15:04 UTC")}
 	}
 	var buf bytes.Buffer
 	if err := templates.ExecuteTemplate(&buf, "photos", items); err != nil {
-		return "", false, 0, err
+		return "", err
 	}
-	if generation != "" {
-		if err := s.pages.store(ctx, generation, buf.Bytes()); err != nil {
-			s.Logger.Warn("page cache set", "err", err)
-		}
-	}
-	return template.HTML(buf.String()), true, len(photos), nil
+	return template.HTML(buf.String()), nil
 }
 
 // photoItem is one photo as the list shows it, formatted up front so the

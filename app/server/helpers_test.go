@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,10 +39,15 @@ type site struct {
 	metadata  photo.Metadata
 	blobs     photo.Blobs
 	uploadDir string
+	tempDir   string
 	app       *server.Server
+	// stored counts the rows and upload files a test made on purpose
+	// before the request it checks; see storedSoFar.
+	stored [2]int
 }
 
-var testOptions = server.Options{PageSize: 10, MaxUploadBytes: 256 << 10, MaxImagePixels: 4_000_000, CacheTTL: time.Minute}
+var testOptions = server.Options{PageSize: 10, MaxUploadBytes: 256 << 10, MaxImagePixels: 4_000_000, CacheTTL: time.Minute,
+	MaxConcurrentUploads: 8}
 
 func newSite(t testing.TB, change func(*server.Deps, *server.Options)) *site {
 	t.Helper()
@@ -68,11 +74,15 @@ func newSite(t testing.TB, change func(*server.Deps, *server.Options)) *site {
 		Identity:     server.Identity{Name: "web-test", Detail: "test-host"},
 	}
 	opts := testOptions
+	opts.TempDir = filepath.Join(dir, "tmp")
+	if err := os.Mkdir(opts.TempDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if change != nil {
 		change(&deps, &opts)
 	}
 	app := server.New(deps, opts)
-	s := &site{Server: httptest.NewServer(app), t: t, metadata: deps.Metadata, blobs: deps.Blobs, uploadDir: filepath.Join(dir, "uploads"), app: app}
+	s := &site{Server: httptest.NewServer(app), t: t, metadata: deps.Metadata, blobs: deps.Blobs, uploadDir: filepath.Join(dir, "uploads"), tempDir: opts.TempDir, app: app}
 	t.Cleanup(s.Close)
 	s.client = s.newClient()
 	return s

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"webdemo/app/memory"
+	"webdemo/app/photo"
 )
 
 // A list read before an upload and stored after it (a slow server racing
@@ -36,5 +37,27 @@ func TestLateStoreOfAStaleListIsNeverServed(t *testing.T) {
 	}
 	if list, _, hit, _ := pages.lookup(ctx); !hit || string(list) != "fresh list" {
 		t.Fatalf("lookup = %q, %v; want the fresh list", list, hit)
+	}
+}
+
+// The last known list is for database outages only: keeping it never turns
+// a miss into a hit, so normal reads still honour the generation.
+func TestLastGoodListIsNeverAHit(t *testing.T) {
+	ctx := context.Background()
+	pages := newPageCache(memory.NewCache(), 10, time.Minute)
+	if _, ok, err := pages.lastGood(ctx); ok || err != nil {
+		t.Fatalf("lastGood on an empty cache: %v, %v", ok, err)
+	}
+	kept := []photo.Photo{{Username: "ada", Key: "0123456789abcdef0123456789abcdef.png",
+		CreatedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}}
+	if err := pages.keepLastGood(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, hit, _ := pages.lookup(ctx); hit {
+		t.Fatalf("lookup served %q from the last known list", list)
+	}
+	got, ok, err := pages.lastGood(ctx)
+	if err != nil || !ok || len(got) != 1 || got[0] != kept[0] {
+		t.Fatalf("lastGood = %+v, %v, %v; want %+v", got, ok, err, kept)
 	}
 }

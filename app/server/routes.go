@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -14,7 +16,7 @@ func (s *Server) routes() http.Handler {
 	// elsewhere; it simply matches no route.
 	r := mux.NewRouter().SkipClean(true)
 	r.Handle("/", s.readSession(http.HandlerFunc(s.handleIndex))).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/login", s.loadSession(http.HandlerFunc(s.handleLogin))).Methods(http.MethodPost)
+	r.Handle("/login", s.throttleLogins(s.loadSession(http.HandlerFunc(s.handleLogin)))).Methods(http.MethodPost)
 	r.Handle("/logout", s.loadSession(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
 	r.Handle("/upload", s.loadSession(http.HandlerFunc(s.handleUpload))).Methods(http.MethodPost)
 	r.HandleFunc("/images/{key}", s.handleImage).Methods(http.MethodGet, http.MethodHead)
@@ -23,12 +25,39 @@ func (s *Server) routes() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusNotFound, "There is no such page.")
 	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		allowed := allowedMethods(r, req)
+		// RFC 9110 §15.5.6: a 405 must say which methods would work.
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.fail(w, http.StatusMethodNotAllowed, "This address does not answer "+req.Method+" requests, only "+strings.Join(allowed, " or ")+".")
+	})
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusForbidden, "Cross-site requests are not allowed.")
 	}))
 	return securityHeaders(csrf.Handler(r))
+}
+
+// allowedMethods lists the methods of every route whose path matches req,
+// in the order the routes declare them.
+func allowedMethods(router *mux.Router, req *http.Request) []string {
+	var allowed []string
+	_ = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		methods, err := route.GetMethods()
+		if err != nil {
+			return nil // a route without a method restriction
+		}
+		for _, m := range methods {
+			probe := *req
+			probe.Method = m
+			if !slices.Contains(allowed, m) && route.Match(&probe, &mux.RouteMatch{}) {
+				allowed = append(allowed, m)
+			}
+		}
+		return nil
+	})
+	return allowed
 }
 
 // securityHeaders sets headers every response should carry.

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 
 	"webdemo/app/latency"
 	"webdemo/app/photo"
+	"webdemo/app/throttle"
 )
 
 //go:embed templates/*.html
@@ -41,6 +43,24 @@ type Options struct {
 	MaxImagePixels int
 	CacheTTL       time.Duration
 	CookieSecure   bool
+	// SessionLifetime ends a session this long after login, however busy;
+	// zero means scs's default of 24 hours.
+	SessionLifetime time.Duration
+	// SessionIdleTimeout ends a session after this long without a request;
+	// zero means never.
+	SessionIdleTimeout time.Duration
+	// LoginsPerMinute is how many login attempts one client may make a
+	// minute; zero means no limit.
+	LoginsPerMinute int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client; requests from anywhere else are their own client.
+	TrustedProxies []netip.Prefix
+	// MaxConcurrentUploads is how many uploads this server reads at once;
+	// more are refused at once with 503. Below 1 counts as 1.
+	MaxConcurrentUploads int
+	// TempDir holds uploads while they are checked; empty means the
+	// system's temporary directory.
+	TempDir string
 }
 
 // Deps are everything the server talks to. Cache may be nil (no cache).
@@ -60,7 +80,13 @@ type Server struct {
 	opts     Options
 	sessions *scs.SessionManager
 	// pages caches the photo list; nil without a cache.
-	pages    *pageCache
+	pages *pageCache
+	// logins throttles login attempts per client; nil without a limit.
+	logins *throttle.Limiter
+	// uploads holds a slot for each upload being read.
+	uploads chan struct{}
+	// decodes shares memory among full image decodes.
+	decodes  *memoryBudget
 	draining atomic.Bool
 	handler  http.Handler
 }
@@ -70,17 +96,29 @@ func New(deps Deps, opts Options) *Server {
 	s := &Server{Deps: deps, opts: opts}
 	s.sessions = scs.New()
 	s.sessions.Store = deps.SessionStore
-	s.sessions.Lifetime = 24 * time.Hour
+	if opts.SessionLifetime > 0 {
+		s.sessions.Lifetime = opts.SessionLifetime
+	}
+	s.sessions.IdleTimeout = opts.SessionIdleTimeout
 	s.sessions.Cookie.Name = "webdemo_session"
 	s.sessions.Cookie.HttpOnly = true
 	s.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	s.sessions.Cookie.Secure = opts.CookieSecure
+	if opts.LoginsPerMinute > 0 {
+		s.logins = throttle.New(opts.LoginsPerMinute, maxThrottledClients)
+	}
+	s.uploads = make(chan struct{}, max(1, opts.MaxConcurrentUploads))
+	s.decodes = newMemoryBudget(decodeBudget)
 	if deps.Cache != nil {
 		s.pages = newPageCache(deps.Cache, opts.PageSize, opts.CacheTTL)
 	}
 	s.handler = s.routes()
 	return s
 }
+
+// maxThrottledClients bounds the login throttle's memory (a few hundred
+// bytes a client); a client forgotten beyond it simply starts afresh.
+const maxThrottledClients = 10_000
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

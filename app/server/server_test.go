@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"webdemo/app/internal/testimage"
 	"webdemo/app/memory"
 	"webdemo/app/photo"
 	"webdemo/app/server"
@@ -173,47 +178,130 @@ func TestNameIsEscaped(t *testing.T) {
 
 func TestUploadRejections(t *testing.T) {
 	small := pngImage(t, 8, 8)
+	jpg := testimage.JPEG(16, 16)
 	for _, tc := range []struct {
 		name   string
 		send   func(s *site) response
 		status int
+		says   string
 	}{
 		{"logged out", func(s *site) response {
 			s.post("/logout", "application/x-www-form-urlencoded", nil)
 			return s.upload("a.png", small)
-		}, http.StatusUnauthorized},
+		}, http.StatusUnauthorized, "Log in"},
 		{"missing file field", func(s *site) response {
 			body, ct := multipartFile("other", "a.png", small)
 			return s.post("/upload", ct, body)
-		}, http.StatusBadRequest},
-		{"empty file", func(s *site) response { return s.upload("a.png", nil) }, http.StatusBadRequest},
+		}, http.StatusBadRequest, "Choose a photo"},
+		{"empty file", func(s *site) response { return s.upload("a.png", nil) }, http.StatusBadRequest, "empty"},
 		{"over the size cap", func(s *site) response {
-			return s.upload("big.png", append(small, make([]byte, testOptions.MaxUploadBytes)...))
-		}, http.StatusRequestEntityTooLarge},
+			return s.upload("big.png", testimage.NoisePNG(300, 300, 1))
+		}, http.StatusRequestEntityTooLarge, "larger than"},
 		{"body far over the cap", func(s *site) response {
 			return s.upload("big.png", make([]byte, 4*testOptions.MaxUploadBytes))
-		}, http.StatusRequestEntityTooLarge},
-		{"text named .png", func(s *site) response { return s.upload("a.png", []byte("just some text, honestly")) }, http.StatusUnsupportedMediaType},
+		}, http.StatusRequestEntityTooLarge, "larger than"},
+		{"text named .png", func(s *site) response { return s.upload("a.png", []byte("just some text, honestly")) },
+			http.StatusUnsupportedMediaType, "Only JPEG, PNG, GIF and WebP"},
 		{"HTML named .jpg", func(s *site) response {
 			return s.upload("a.jpg", []byte("<html><script>alert(1)</script></html>"))
-		}, http.StatusUnsupportedMediaType},
+		}, http.StatusUnsupportedMediaType, "Only JPEG, PNG, GIF and WebP"},
+		{"wrong type, refused before the rest is sent", func(s *site) response {
+			return s.uploadUnfinished("a.png", []byte("<html>"+strings.Repeat("<p>", 300)))
+		}, http.StatusUnsupportedMediaType, "Only JPEG, PNG, GIF and WebP"},
 		{"PNG signature, garbage after", func(s *site) response {
 			return s.upload("a.png", append([]byte("\x89PNG\r\n\x1a\n"), "garbage"...))
-		}, http.StatusUnsupportedMediaType},
-		{"decompression bomb", func(s *site) response { return s.upload("bomb.png", pngBomb(t, 100_000, 100_000)) }, http.StatusUnprocessableEntity},
+		}, http.StatusUnsupportedMediaType, "cut short"},
+		{"PNG, data after IEND", func(s *site) response {
+			return s.upload("a.png", slices.Concat(small, []byte("<script>alert(1)</script>")))
+		}, http.StatusUnsupportedMediaType, "data after the end of the image"},
+		{"JPEG, data after EOI", func(s *site) response {
+			return s.upload("a.jpg", slices.Concat(jpg, []byte("PK\x03\x04 a zip file")))
+		}, http.StatusUnsupportedMediaType, "data after the end of the image"},
+		{"GIF, data after the trailer", func(s *site) response {
+			return s.upload("a.gif", slices.Concat(testimage.GIF(8, 8, 1), []byte("junk")))
+		}, http.StatusUnsupportedMediaType, "data after the end of the image"},
+		{"WebP, longer than its RIFF size", func(s *site) response {
+			return s.upload("a.webp", slices.Concat(testimage.WebP(8, 8), []byte("junk")))
+		}, http.StatusUnsupportedMediaType, "data after the end of the image"},
+		{"truncated PNG", func(s *site) response { return s.upload("a.png", small[:len(small)-20]) },
+			http.StatusUnsupportedMediaType, "cut short"},
+		{"truncated JPEG", func(s *site) response { return s.upload("a.jpg", jpg[:len(jpg)/2]) },
+			http.StatusUnsupportedMediaType, "cut short"},
+		{"sound header, pixels that do not decode", func(s *site) response {
+			return s.upload("a.png", testimage.PNGWithBadPixels(64, 64))
+		}, http.StatusUnsupportedMediaType, "damaged"},
+		{"animated WebP", func(s *site) response { return s.upload("a.webp", testimage.AnimatedWebP()) },
+			http.StatusUnsupportedMediaType, "Animated WebP"},
+		{"decompression bomb", func(s *site) response { return s.upload("bomb.png", pngBomb(t, 100_000, 100_000)) },
+			http.StatusUnprocessableEntity, "the limit is 4000000 pixels"},
+		{"just over the pixel cap", func(s *site) response { return s.upload("big.png", pngImage(t, 2001, 2000)) },
+			http.StatusUnprocessableEntity, "2001×2000 pixels"},
+		{"WebP bomb", func(s *site) response { return s.upload("bomb.webp", testimage.WebP(16000, 16000)) },
+			http.StatusUnprocessableEntity, "16000×16000 pixels"},
+		{"animation over the pixel cap", func(s *site) response { return s.upload("a.gif", testimage.GIF(1000, 1000, 5)) },
+			http.StatusUnprocessableEntity, "5 frames hold 5000000 pixels"},
+		{"progressive JPEG too deep to decode", func(s *site) response { return s.upload("a.jpg", testimage.ProgressiveBomb(2000, 2000)) },
+			http.StatusUnprocessableEntity, "of memory to check"},
+		{"GIF of many frames", func(s *site) response { return s.upload("a.gif", testimage.TinyFramesGIF(1000)) },
+			http.StatusUnprocessableEntity, "of memory to check"},
+		{"every upload slot taken", func(s *site) response {
+			release := s.holdUploadSlots(testOptions.MaxConcurrentUploads)
+			defer release()
+			r := s.uploadUnfinished("a.png", small)
+			if r.header.Get("Retry-After") != "5" {
+				s.t.Errorf("Retry-After %q; want 5", r.header.Get("Retry-After"))
+			}
+			return r
+		}, http.StatusServiceUnavailable, "busy with other uploads"},
+		{"upload token reused for another photo", func(s *site) response {
+			token := s.uploadToken()
+			s.uploadWithToken(token, small)
+			s.storedSoFar()
+			return s.uploadWithToken(token, jpg)
+		}, http.StatusConflict, "already used"},
+		{"upload token reused by another user", func(s *site) response {
+			token := s.uploadToken()
+			s.uploadWithToken(token, small)
+			s.login("grace")
+			s.storedSoFar()
+			return s.uploadWithToken(token, small)
+		}, http.StatusConflict, "already used"},
+		{"malformed upload token", func(s *site) response {
+			return s.uploadForm(map[string]string{"upload_token": "../../etc"}, "a.png", small)
+		}, http.StatusBadRequest, "out of date"},
+		{"two photos", func(s *site) response {
+			var body bytes.Buffer
+			w := multipart.NewWriter(&body)
+			for _, name := range []string{"a.png", "b.png"} {
+				part, _ := w.CreateFormFile("photo", name)
+				_, _ = part.Write(small)
+			}
+			_ = w.Close()
+			return s.post("/upload", w.FormDataContentType(), &body)
+		}, http.StatusBadRequest, "one photo at a time"},
+		{"too many fields", func(s *site) response {
+			fields := map[string]string{}
+			for i := range 20 {
+				fields[fmt.Sprint("field", i)] = "x"
+			}
+			return s.uploadForm(fields, "a.png", small)
+		}, http.StatusBadRequest, "too many fields"},
+		{"a large field besides the photo", func(s *site) response {
+			return s.uploadForm(map[string]string{"comment": strings.Repeat("x", 100<<10)}, "a.png", small)
+		}, http.StatusRequestEntityTooLarge, "too much besides the photo"},
 		{"not multipart", func(s *site) response {
 			return s.post("/upload", "application/x-www-form-urlencoded", strings.NewReader("photo=abc"))
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "multipart form"},
 		{"truncated multipart", func(s *site) response {
 			body, ct := multipartFile("photo", "a.png", small)
 			return s.post("/upload", ct, bytes.NewReader(body.Bytes()[:body.Len()/2]))
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "malformed or cut short"},
 		{"malformed multipart", func(s *site) response {
 			return s.post("/upload", "multipart/form-data; boundary=xyz", strings.NewReader("this is not multipart at all"))
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "malformed or cut short"},
 		{"no boundary", func(s *site) response {
 			return s.post("/upload", "multipart/form-data", strings.NewReader("--x\r\n"))
-		}, http.StatusBadRequest},
+		}, http.StatusBadRequest, "multipart form"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSite(t, nil)
@@ -222,27 +310,30 @@ func TestUploadRejections(t *testing.T) {
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
-			if !strings.Contains(r.body, `<p id="error">`) {
-				t.Errorf("no readable message in %q", r.body)
+			if !strings.Contains(r.body, `<p id="error">`) || !strings.Contains(r.body, tc.says) {
+				t.Errorf("the message does not say %q: %q", tc.says, r.body)
 			}
-			if got := s.latest(); len(got) != 0 {
-				t.Fatalf("a rejected upload wrote rows: %+v", got)
+			rows, files := len(s.latest()), countFiles(t, s.uploadDir)
+			if rows != s.stored[0] || files != s.stored[1] {
+				t.Fatalf("a rejected upload left %d rows and %d files; the test stored %d and %d", rows, files, s.stored[0], s.stored[1])
 			}
-			assertNoBlobs(t, s)
+			assertNoTemporaryFiles(t, s)
 		})
 	}
 }
 
 // assertNoBlobs checks that the upload directory holds no files, not even
-// temporary ones.
+// temporary ones, and that no upload is left in the temporary directory.
 func assertNoBlobs(t *testing.T, s *site) {
 	t.Helper()
-	entries, err := os.ReadDir(s.uploadDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 0 {
-		t.Fatalf("upload directory holds %d files", len(entries))
+	for _, dir := range []string{s.uploadDir, s.tempDir} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 0 {
+			t.Fatalf("%s holds %d files", filepath.Base(dir), len(entries))
+		}
 	}
 }
 

@@ -17,7 +17,10 @@ import (
 
 const (
 	sessionUserKey = "user"
-	maxNameLength  = 64
+	// sessionRefreshedKey holds when the session's idle deadline was last
+	// pushed forward, in Unix seconds.
+	sessionRefreshedKey = "refreshed"
+	maxNameLength       = 64
 )
 
 // viewer is who is looking at a page, read without touching the session
@@ -54,6 +57,9 @@ func (s *Server) readSession(next http.Handler) http.Handler {
 				v.SessionDown = true
 			} else if user := s.sessions.GetString(ctx, sessionUserKey); user != "" {
 				v.User = user
+				if err := s.keepAlive(ctx, w); err != nil {
+					s.Logger.Warn("session store unavailable; session not extended", "err", err)
+				}
 				v.Fingerprint = fingerprint(s.sessions.Token(ctx))
 			}
 		}
@@ -71,6 +77,9 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			token = c.Value
 		}
 		ctx, err := s.sessions.Load(r.Context(), token)
+		if err == nil && s.sessions.GetString(ctx, sessionUserKey) != "" {
+			err = s.keepAlive(ctx, w)
+		}
 		if err != nil {
 			s.sessionError(w, r, err)
 			return
@@ -97,8 +106,39 @@ func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// keepAlive pushes a logged-in session's idle deadline forward and resends
+// its cookie, whose expiry follows. It writes at most once per
+// refreshInterval, so a busy visitor costs a store write a minute, not one
+// a page: a session ends between IdleTimeout−refreshInterval and
+// IdleTimeout after its last request, and never after its Lifetime.
+func (s *Server) keepAlive(ctx context.Context, w http.ResponseWriter) error {
+	idle := s.sessions.IdleTimeout
+	if idle <= 0 {
+		return nil
+	}
+	now := time.Now()
+	last := time.Unix(s.sessions.GetInt64(ctx, sessionRefreshedKey), 0)
+	if now.Sub(last) < refreshInterval(idle) {
+		return nil
+	}
+	s.sessions.Put(ctx, sessionRefreshedKey, now.Unix())
+	token, expiry, err := s.sessions.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+	return nil
+}
+
+// refreshInterval is how stale a session's idle deadline may get: a tenth
+// of the idle timeout, at most a minute.
+func refreshInterval(idle time.Duration) time.Duration {
+	return min(idle/10, time.Minute)
+}
+
 // validName applies the login rules: 1 to 64 characters, none of them
-// control characters.
+// control characters or text-direction controls, which would make the
+// name, and the text shown after it, read other than it is.
 func validName(name string) error {
 	switch {
 	case name == "":
@@ -109,9 +149,13 @@ func validName(name string) error {
 		return fmt.Errorf("The name is longer than %d characters.", maxNameLength)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return errors.New("The name may not contain control characters.")
+	case strings.IndexFunc(name, isBidiControl) >= 0:
+		return errors.New("The name may not contain text-direction controls.")
 	}
 	return nil
 }
+
+func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
@@ -130,6 +174,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), sessionUserKey, name)
+	s.sessions.Put(r.Context(), sessionRefreshedKey, time.Now().Unix())
 	if err := s.saveSession(w, r); err != nil {
 		s.sessionError(w, r, err)
 		return

@@ -20,20 +20,54 @@ import (
 
 // Store is a photo.Metadata backed by database/sql.
 type Store struct {
-	db     *sql.DB
-	schema string
+	db      *sql.DB
+	dialect dialect
 	// latest is the front page's query, prepared once the schema exists.
 	latest atomic.Pointer[sql.Stmt]
 }
 
+// dialect holds the statements that differ between SQLite and MySQL.
+type dialect struct {
+	schema string
+	// hasColumn and hasIndex count the columns or indexes of upload_images
+	// with a given name.
+	hasColumn, hasIndex string
+	// addTokenColumn and addTokenIndex bring a table made before upload
+	// tokens up to date.
+	addTokenColumn, addTokenIndex string
+}
+
+var sqliteDialect = dialect{
+	schema:         sqliteSchema,
+	hasColumn:      `SELECT COUNT(*) FROM pragma_table_info('upload_images') WHERE name = ?`,
+	hasIndex:       `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'upload_images' AND name = ?`,
+	addTokenColumn: `ALTER TABLE upload_images ADD COLUMN upload_token TEXT`,
+	addTokenIndex:  `CREATE UNIQUE INDEX IF NOT EXISTS upload_images_upload_token ON upload_images (upload_token)`,
+}
+
+var mysqlDialect = dialect{
+	schema: mysqlSchema,
+	hasColumn: `SELECT COUNT(*) FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'upload_images' AND COLUMN_NAME = ?`,
+	hasIndex: `SELECT COUNT(*) FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'upload_images' AND INDEX_NAME = ?`,
+	// MySQL 8 has no ADD COLUMN IF NOT EXISTS (MariaDB does): Migrate
+	// checks first, and accepts losing the race to another server.
+	addTokenColumn: `ALTER TABLE upload_images ADD COLUMN upload_token VARCHAR(64) NULL`,
+	addTokenIndex:  `ALTER TABLE upload_images ADD UNIQUE KEY upload_images_upload_token (upload_token)`,
+}
+
 var _ photo.Metadata = (*Store)(nil)
 
+// The schema is created in one statement; later columns are added by
+// migrations, so a table made by an older version catches up on start.
 const sqliteSchema = `CREATE TABLE IF NOT EXISTS upload_images (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	username     TEXT    NOT NULL,
 	filename     TEXT    NOT NULL UNIQUE,
 	content_type TEXT    NOT NULL,
-	timeline     INTEGER NOT NULL
+	timeline     INTEGER NOT NULL,
+	upload_token TEXT
 )`
 
 // MySQL creates the table and its indexes in one idempotent statement, so
@@ -44,7 +78,9 @@ const mysqlSchema = `CREATE TABLE IF NOT EXISTS upload_images (
 	filename     VARCHAR(64) NOT NULL,
 	content_type VARCHAR(32) NOT NULL,
 	timeline     BIGINT      NOT NULL,
-	UNIQUE KEY upload_images_filename (filename)
+	upload_token VARCHAR(64) NULL,
+	UNIQUE KEY upload_images_filename (filename),
+	UNIQUE KEY upload_images_upload_token (upload_token)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
 
 // OpenSQLite opens (creating if needed) the SQLite file at path. WAL lets
@@ -60,18 +96,26 @@ func OpenSQLite(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	return &Store{db: db, schema: sqliteSchema}, nil
+	return &Store{db: db, dialect: sqliteDialect}, nil
 }
 
 // NewMySQL wraps an open MySQL pool (see package mysqlconn).
 func NewMySQL(db *sql.DB) *Store {
-	return &Store{db: db, schema: mysqlSchema}
+	return &Store{db: db, dialect: mysqlDialect}
 }
 
-// Migrate creates the schema if it is missing. It is idempotent.
+// Migrate creates the schema if it is missing and brings a table made by an
+// older version up to date. It is idempotent, and safe to run on every start
+// from several servers at once.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, s.schema); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.dialect.schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if err := s.ensure(ctx, s.dialect.hasColumn, "upload_token", s.dialect.addTokenColumn); err != nil {
+		return fmt.Errorf("add upload_token: %w", err)
+	}
+	if err := s.ensure(ctx, s.dialect.hasIndex, "upload_images_upload_token", s.dialect.addTokenIndex); err != nil {
+		return fmt.Errorf("index upload_token: %w", err)
 	}
 	stmt, err := s.db.PrepareContext(ctx, latestQuery)
 	if err != nil {
@@ -83,26 +127,89 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-const latestQuery = `SELECT id, username, filename, content_type, timeline FROM upload_images ORDER BY id DESC LIMIT ?`
+// ensure runs create unless the column or index called name exists. When
+// create fails because another server created it meanwhile, that is success.
+func (s *Store) ensure(ctx context.Context, exists, name, create string) error {
+	has := func() (bool, error) {
+		var n int
+		err := s.db.QueryRowContext(ctx, exists, name).Scan(&n)
+		return n > 0, err
+	}
+	if ok, err := has(); err != nil || ok {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, create); err != nil {
+		if ok, _ := has(); ok {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
 
-// Add inserts p. CreatedAt is kept with microsecond precision in UTC.
+const photoColumns = `id, username, filename, content_type, timeline, upload_token`
+
+const latestQuery = `SELECT ` + photoColumns + ` FROM upload_images ORDER BY id DESC LIMIT ?`
+
+// Add inserts p. CreatedAt is kept with microsecond precision in UTC. A
+// photo whose upload token is already recorded is not inserted: Add returns
+// the first one and photo.ErrUploadTokenUsed.
 func (s *Store) Add(ctx context.Context, p photo.Photo) (photo.Photo, error) {
 	if !photo.ValidKey(p.Key) {
 		return p, errors.New("sqldb: invalid key " + p.Key)
+	}
+	if p.UploadToken != "" && !photo.ValidUploadToken(p.UploadToken) {
+		return p, errors.New("sqldb: invalid upload token " + p.UploadToken)
 	}
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = time.Now()
 	}
 	p.CreatedAt = p.CreatedAt.UTC().Truncate(time.Microsecond)
+	token := sql.NullString{String: p.UploadToken, Valid: p.UploadToken != ""}
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO upload_images (username, filename, content_type, timeline) VALUES (?, ?, ?, ?)`,
-		p.Username, p.Key, p.ContentType, p.CreatedAt.UnixMicro())
+		`INSERT INTO upload_images (username, filename, content_type, timeline, upload_token) VALUES (?, ?, ?, ?, ?)`,
+		p.Username, p.Key, p.ContentType, p.CreatedAt.UnixMicro(), token)
 	if err != nil {
+		// The unique index refused the token, whichever driver's words
+		// say so: the first photo is there to be found.
+		if token.Valid {
+			if first, findErr := s.ByUploadToken(ctx, p.UploadToken); findErr == nil {
+				return first, fmt.Errorf("insert photo: %w", photo.ErrUploadTokenUsed)
+			}
+		}
 		return p, fmt.Errorf("insert photo: %w", err)
 	}
 	if p.ID, err = res.LastInsertId(); err != nil {
 		return p, fmt.Errorf("insert photo: %w", err)
 	}
+	return p, nil
+}
+
+// ByUploadToken returns the photo recorded with token.
+func (s *Store) ByUploadToken(ctx context.Context, token string) (photo.Photo, error) {
+	if !photo.ValidUploadToken(token) {
+		return photo.Photo{}, photo.ErrNotFound
+	}
+	p, err := scanPhoto(s.db.QueryRowContext(ctx, `SELECT `+photoColumns+` FROM upload_images WHERE upload_token = ?`, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return photo.Photo{}, photo.ErrNotFound
+	}
+	if err != nil {
+		return photo.Photo{}, fmt.Errorf("find upload token: %w", err)
+	}
+	return p, nil
+}
+
+// scanPhoto reads one row of photoColumns.
+func scanPhoto(row interface{ Scan(...any) error }) (photo.Photo, error) {
+	var p photo.Photo
+	var micros int64
+	var token sql.NullString
+	if err := row.Scan(&p.ID, &p.Username, &p.Key, &p.ContentType, &micros, &token); err != nil {
+		return p, err
+	}
+	p.CreatedAt = time.UnixMicro(micros).UTC()
+	p.UploadToken = token.String
 	return p, nil
 }
 
@@ -122,12 +229,10 @@ func (s *Store) Latest(ctx context.Context, n int) ([]photo.Photo, error) {
 	defer rows.Close()
 	photos := make([]photo.Photo, 0, n)
 	for rows.Next() {
-		var p photo.Photo
-		var micros int64
-		if err := rows.Scan(&p.ID, &p.Username, &p.Key, &p.ContentType, &micros); err != nil {
+		p, err := scanPhoto(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list photos: %w", err)
 		}
-		p.CreatedAt = time.UnixMicro(micros).UTC()
 		photos = append(photos, p)
 	}
 	if err := rows.Err(); err != nil {

@@ -2,6 +2,8 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -102,4 +104,106 @@ func TestMySQLTLSCAFileMustHoldCertificates(t *testing.T) {
 	if err == nil {
 		t.Fatal("OpenMySQL accepted a CA file without certificates")
 	}
+}
+
+// The tables as versions before upload tokens created them.
+const (
+	oldSQLiteSchema = `CREATE TABLE upload_images (
+		id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL, filename TEXT NOT NULL UNIQUE,
+		content_type TEXT NOT NULL, timeline INTEGER NOT NULL)`
+	oldMySQLSchema = `CREATE TABLE upload_images (
+		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, username VARCHAR(64) NOT NULL, filename VARCHAR(64) NOT NULL,
+		content_type VARCHAR(32) NOT NULL, timeline BIGINT NOT NULL, UNIQUE KEY upload_images_filename (filename)
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
+)
+
+// createOldTable makes the older table in db, holding one photo.
+func createOldTable(t *testing.T, db *sql.DB, schema string) string {
+	t.Helper()
+	key, _ := photo.NewKey("image/png")
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO upload_images (username, filename, content_type, timeline) VALUES ('old', ?, 'image/png', 1)`, key); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// migrateTogether opens n stores and migrates them all at once, as servers
+// starting together do, then migrates once more, as on the next start.
+func migrateTogether(t *testing.T, n int, open func() (*sqldb.Store, error)) *sqldb.Store {
+	t.Helper()
+	stores := make([]*sqldb.Store, n)
+	for i := range stores {
+		store, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = store.Close() })
+		stores[i] = store
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for _, store := range stores {
+		wg.Go(func() { errs <- store.Migrate(context.Background()) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+	if err := stores[0].Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	return stores[0]
+}
+
+// checkMigrated checks that the older photo is kept and tokens now work.
+func checkMigrated(t *testing.T, store *sqldb.Store, oldKey string) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := store.Latest(ctx, 10)
+	if err != nil || len(got) != 1 || got[0].Key != oldKey || got[0].UploadToken != "" {
+		t.Fatalf("after migrating, Latest = %+v, %v; want the older photo", got, err)
+	}
+	token := photo.NewUploadToken()
+	for i := range 2 {
+		key, _ := photo.NewKey("image/png")
+		_, err := store.Add(ctx, photo.Photo{Username: "new", Key: key, ContentType: "image/png", UploadToken: token})
+		if i == 0 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && !errors.Is(err, photo.ErrUploadTokenUsed) {
+			t.Fatalf("a replayed token after migrating: %v; want ErrUploadTokenUsed", err)
+		}
+	}
+}
+
+func TestSQLiteMigratesAnOlderTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	oldKey := createOldTable(t, db, oldSQLiteSchema)
+	store := migrateTogether(t, 4, func() (*sqldb.Store, error) { return sqldb.OpenSQLite(path) })
+	checkMigrated(t, store, oldKey)
+}
+
+func TestMySQLMigratesAnOlderTable(t *testing.T) {
+	cfg := testenv.MySQLDatabase(t)
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	oldKey := createOldTable(t, db, oldMySQLSchema)
+	store := migrateTogether(t, 6, func() (*sqldb.Store, error) {
+		return sqldb.OpenMySQL(sqldb.MySQLOptions{DSN: cfg.FormatDSN(), MaxConns: 2})
+	})
+	checkMigrated(t, store, oldKey)
 }

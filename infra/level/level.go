@@ -6,6 +6,7 @@ package level
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"webdemo/app/config"
@@ -100,6 +101,9 @@ type Endpoints struct {
 	LatencyParam  string
 	CookieSecure  bool
 	ShutdownDrain time.Duration
+	// TrustedProxies are the load balancer's addresses, whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 }
 
 // AppConfig is the app's configuration for features f at endpoints e.
@@ -114,6 +118,7 @@ func AppConfig(f Features, e Endpoints) (config.Config, error) {
 	c.LatencySSMParam = e.LatencyParam
 	c.CookieSecure = e.CookieSecure
 	c.ShutdownDrain = e.ShutdownDrain
+	c.TrustedProxies = e.TrustedProxies
 
 	switch {
 	case e.MySQLDSN != "":

@@ -46,6 +46,9 @@ const (
 	nfsPort       = 2049
 )
 
+// vpcCIDR is the VPC's address range; the load balancer's nodes are in it.
+const vpcCIDR = "10.0.0.0/16"
+
 func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Network", name, n, opts...); err != nil {
@@ -60,7 +63,7 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 	n.Zones = zones
 
 	vpcRes, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
-		CidrBlock:          pulumi.String("10.0.0.0/16"),
+		CidrBlock:          pulumi.String(vpcCIDR),
 		EnableDnsHostnames: pulumi.Bool(true),
 		EnableDnsSupport:   pulumi.Bool(true),
 		Tags:               nameTag(ctx, "vpc"),

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -236,6 +237,8 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 			}
 			if s.Features.LoadBalancer {
 				endpoints.ShutdownDrain = shutdownDrain
+				// The ALB's nodes have addresses in the VPC.
+				endpoints.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(vpcCIDR)}
 			}
 			if s.Features.SharedFiles {
 				endpoints.UploadDir = filesUploadDir

@@ -537,6 +537,11 @@ func TestUserData(t *testing.T) {
 			!strings.HasPrefix(cfg.MySQLSecretARN, "arn:aws:secretsmanager:") || cfg.ShutdownDrain != shutdownDrain) {
 			t.Errorf("level %d database settings %v", n, env)
 		}
+		// Behind the ALB the client's address is in X-Forwarded-For, which
+		// only the VPC's addresses may set; at level 0 nobody may.
+		if trusted := fmt.Sprint(cfg.TrustedProxies); (n == 0 && trusted != "[]") || (n >= 1 && trusted != "["+vpcCIDR+"]") {
+			t.Errorf("level %d trusts X-Forwarded-For from %s", n, trusted)
+		}
 		shellcheck(t, n, script)
 	}
 }

@@ -230,6 +230,15 @@ UNIT
 systemctl daemon-reload
 systemctl enable webdemo.service
 systemctl restart webdemo.service
+
+# Check every dependency once, as the app's user with its settings, so a
+# broken level explains itself here and in the console log. A failure does
+# not fail the boot: the app keeps retrying, and the cause may pass.
+if ! systemd-run --quiet --wait --pipe --collect --uid=webdemo --gid=webdemo \
+	--working-directory=/var/lib/webdemo --property=EnvironmentFile=/etc/webdemo/env \
+	/usr/local/bin/webdemo doctor; then
+	echo "web-demo doctor found problems (above)"
+fi
 echo "web-demo level {{.Level}} is running"
 `))
 

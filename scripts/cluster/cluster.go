@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +42,10 @@ type Options struct {
 	AppBinary string
 	// Log receives progress lines.
 	Log io.Writer
+	// Interpose, when set, is given each backing service's address as it
+	// starts ("database", "memcached" or "s3") and returns the address the
+	// instances dial instead: a proxy that a test cuts to stage an outage.
+	Interpose func(service, addr string) string
 }
 
 // Cluster is a level running on loopback.
@@ -49,6 +56,8 @@ type Cluster struct {
 	Instances []*Instance
 	// MySQLDSN reaches the level's database, when it has one.
 	MySQLDSN string
+	// S3Endpoint and Bucket hold the uploads at levels 2 to 4.
+	S3Endpoint, Bucket string
 	// LatencyFile changes every instance's simulated delay when rewritten.
 	LatencyFile string
 	Services    []string
@@ -125,24 +134,31 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if features.LoadBalancer {
 		// HAProxy checks every second and gives up after two failures.
 		endpoints.ShutdownDrain = 2500 * time.Millisecond
+		// HAProxy forwards the client's address from loopback.
+		endpoints.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
 	if features.ManagedDatabase {
-		if endpoints.MySQLDSN, err = c.startMariaDB(ctx); err != nil {
+		addr, err := c.startMariaDB(ctx)
+		if err != nil {
 			return nil, err
 		}
-		c.MySQLDSN = endpoints.MySQLDSN
+		c.MySQLDSN = localDSN(addr)
+		endpoints.MySQLDSN = localDSN(c.interpose("database", addr))
 	}
 	if features.UsesCache() {
 		addr, err := c.startMemcached(ctx)
 		if err != nil {
 			return nil, err
 		}
-		endpoints.MemcachedServers = []string{addr}
+		endpoints.MemcachedServers = []string{c.interpose("memcached", addr)}
 	}
 	if features.ObjectStorage {
-		if endpoints.S3Endpoint, endpoints.Bucket, err = c.startS3(ctx); err != nil {
+		addr, err := c.startS3(ctx)
+		if err != nil {
 			return nil, err
 		}
+		c.S3Endpoint, c.Bucket = "http://"+addr, localBucket
+		endpoints.S3Endpoint, endpoints.Bucket = "http://"+c.interpose("s3", addr), localBucket
 	}
 	if features.SharedFiles {
 		endpoints.UploadDir = filepath.Join(c.dir, "efs")
@@ -168,6 +184,16 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	return c, nil
 }
+
+func (c *Cluster) interpose(service, addr string) string {
+	if c.opts.Interpose == nil {
+		return addr
+	}
+	return c.opts.Interpose(service, addr)
+}
+
+// localDSN reaches the throwaway MariaDB, which checks no passwords.
+func localDSN(addr string) string { return fmt.Sprintf("webdemo@tcp(%s)/webdemo", addr) }
 
 // newInstance configures instance i with the same code that renders the
 // AWS user-data: level.AppConfig.
@@ -300,6 +326,13 @@ func (c *Cluster) Stop() {
 
 // spawn starts a helper process that dies with this one.
 func (c *Cluster) spawn(name string, args ...string) (*exec.Cmd, error) {
+	return c.spawnAs(nil, name, args...)
+}
+
+// spawnAs is spawn as another user (nil: this one). The parent-death
+// signal is set after the switch; a helper that switched by itself
+// (memcached -u) would lose it and outlive a killed command.
+func (c *Cluster) spawnAs(user *syscall.Credential, name string, args ...string) (*exec.Cmd, error) {
 	logPath := filepath.Join(c.dir, filepath.Base(name)+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -307,7 +340,7 @@ func (c *Cluster) spawn(name string, args ...string) (*exec.Cmd, error) {
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: user}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -329,8 +362,8 @@ func waitExit(cmd *exec.Cmd, grace time.Duration) {
 }
 
 // startMariaDB runs a throwaway MariaDB on a loopback port, standing in for
-// RDS. It has no passwords (skip-grant-tables) and lives in the cluster's
-// temporary directory.
+// RDS, and returns its address. It has no passwords (skip-grant-tables) and
+// lives in the cluster's temporary directory.
 func (c *Cluster) startMariaDB(ctx context.Context) (string, error) {
 	data := filepath.Join(c.dir, "mariadb")
 	port, err := freePort()
@@ -355,7 +388,7 @@ func (c *Cluster) startMariaDB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	c.Services = append(c.Services, "MariaDB (RDS stand-in): "+addr+", database webdemo")
-	return fmt.Sprintf("webdemo@tcp(%s)/webdemo", addr), nil
+	return addr, nil
 }
 
 func (c *Cluster) startMemcached(ctx context.Context) (string, error) {
@@ -363,11 +396,14 @@ func (c *Cluster) startMemcached(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{"-l", "127.0.0.1", "-p", fmt.Sprint(port), "-U", "0", "-m", "64"}
+	// memcached refuses to run as root.
+	var runAs *syscall.Credential
 	if os.Geteuid() == 0 {
-		args = append(args, "-u", "nobody")
+		if runAs, err = nobody(); err != nil {
+			return "", err
+		}
 	}
-	if _, err := c.spawn("memcached", args...); err != nil {
+	if _, err := c.spawnAs(runAs, "memcached", "-l", "127.0.0.1", "-p", fmt.Sprint(port), "-U", "0", "-m", "64"); err != nil {
 		return "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -378,25 +414,46 @@ func (c *Cluster) startMemcached(ctx context.Context) (string, error) {
 	return addr, nil
 }
 
-// startS3 serves an in-memory S3-compatible endpoint (gofakes3) and makes
-// the uploads bucket in it.
-func (c *Cluster) startS3(ctx context.Context) (endpoint, bucket string, err error) {
+// nobody is the unprivileged user memcached runs as when started by root.
+func nobody() (*syscall.Credential, error) {
+	account, err := user.Lookup("nobody")
+	if err != nil {
+		return nil, fmt.Errorf("memcached runs as the user nobody when started by root: %w", err)
+	}
+	uid, uidErr := strconv.ParseUint(account.Uid, 10, 32)
+	gid, gidErr := strconv.ParseUint(account.Gid, 10, 32)
+	if uidErr != nil || gidErr != nil {
+		return nil, fmt.Errorf("user nobody has uid %q, gid %q: not numbers", account.Uid, account.Gid)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// localBucket is the uploads bucket on the local S3 endpoint.
+const localBucket = "web-demo-uploads"
+
+// startS3 serves an in-memory S3-compatible endpoint (gofakes3), makes the
+// uploads bucket in it and returns its address.
+func (c *Cluster) startS3(ctx context.Context) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	c.s3 = &http.Server{Handler: gofakes3.New(s3mem.New()).Server(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = c.s3.Serve(ln) }()
-	endpoint, bucket = "http://"+ln.Addr().String(), "web-demo-uploads"
-	client := s3.New(s3.Options{
+	addr := ln.Addr().String()
+	if _, err := LocalS3Client("http://"+addr).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(localBucket)}); err != nil {
+		return "", fmt.Errorf("create the local bucket: %w", err)
+	}
+	c.Services = append(c.Services, "S3-compatible endpoint: http://"+addr+", bucket "+localBucket)
+	return addr, nil
+}
+
+// LocalS3Client reaches the local S3 endpoint with its fake keys.
+func LocalS3Client(endpoint string) *s3.Client {
+	return s3.New(s3.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(localAccessKey, localAccessKey, ""),
 	})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return "", "", fmt.Errorf("create the local bucket: %w", err)
-	}
-	c.Services = append(c.Services, "S3-compatible endpoint: "+endpoint+", bucket "+bucket)
-	return endpoint, bucket, nil
 }
 
 // startHAProxy puts the instances behind HAProxy, round-robin, checking
@@ -410,26 +467,38 @@ func (c *Cluster) startHAProxy(ctx context.Context) error {
 	for _, in := range c.Instances {
 		fmt.Fprintf(&servers, "    server %s %s check\n", in.Name, strings.TrimPrefix(in.URL, "http://"))
 	}
+	// A visitor's connection costs HAProxy little, so maxconn is well above
+	// any honest load; a slow-header flood (slowloris) is cut by timeout
+	// http-request, the whole header's deadline, and requests waiting for
+	// a busy server give up after timeout queue with a 503. Idle timeouts
+	// are the ALB's 60 s.
 	config := fmt.Sprintf(`global
-    maxconn 2048
+    maxconn 4096
 
 defaults
     mode http
+    maxconn 4096
     timeout connect 2s
-    timeout client 75s
-    timeout server 75s
+    timeout http-request 5s
+    timeout http-keep-alive 10s
+    timeout queue 5s
+    timeout client 60s
+    timeout server 60s
     retries 2
     option redispatch
 
 frontend web
     bind 127.0.0.1:%d
+    # Replaced, not appended: local clients share the proxy's address,
+    # so an address they sent themselves would be trusted.
+    http-request set-header X-Forwarded-For %%[src]
     default_backend app
 
 backend app
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-    default-server inter 1s fall 2 rise 2
+    default-server inter 1s fall 2 rise 2 maxconn 200
 %s
 listen stats
     bind 127.0.0.1:%d

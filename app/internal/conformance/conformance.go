@@ -41,7 +41,8 @@ func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
 	t.Run("round trip keeps every field", func(t *testing.T) {
 		store := open(t)
 		when := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("x", 3600))
-		in := photo.Photo{Username: "Zoë <b>&", Key: newKey(t, "image/png"), ContentType: "image/png", CreatedAt: when}
+		in := photo.Photo{Username: "Zoë <b>&", Key: newKey(t, "image/png"), ContentType: "image/png", CreatedAt: when,
+			UploadToken: photo.NewUploadToken()}
 		added, err := store.Add(ctx, in)
 		if err != nil {
 			t.Fatal(err)
@@ -98,6 +99,84 @@ func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
 		}
 		if got, _ := store.Latest(ctx, 10); len(got) != 0 {
 			t.Fatalf("store holds %v after a refused Add", got)
+		}
+	})
+	t.Run("an upload token is recorded once", func(t *testing.T) {
+		store := open(t)
+		token := photo.NewUploadToken()
+		first, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", UploadToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := store.ByUploadToken(ctx, token)
+		if err != nil || found.ID != first.ID || found.Key != first.Key || found.UploadToken != token {
+			t.Fatalf("ByUploadToken = %+v, %v; want %+v", found, err, first)
+		}
+		replay, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", UploadToken: token})
+		if !errors.Is(err, photo.ErrUploadTokenUsed) {
+			t.Fatalf("second Add with the token = %v; want ErrUploadTokenUsed", err)
+		}
+		if replay.ID != first.ID || replay.Key != first.Key {
+			t.Fatalf("second Add returned %+v; want the first photo %+v", replay, first)
+		}
+		if got, err := store.Latest(ctx, 10); err != nil || len(got) != 1 {
+			t.Fatalf("Latest = %v, %v; want only the first photo", got, err)
+		}
+	})
+	t.Run("photos without a token never clash", func(t *testing.T) {
+		store := open(t)
+		for range 3 {
+			if _, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := store.ByUploadToken(ctx, ""); !errors.Is(err, photo.ErrNotFound) {
+			t.Fatalf("ByUploadToken(\"\") = %v; want ErrNotFound", err)
+		}
+	})
+	t.Run("unknown and invalid tokens are not found", func(t *testing.T) {
+		store := open(t)
+		for _, token := range []string{photo.NewUploadToken(), "' OR 1=1 --", strings.Repeat("a", 100)} {
+			if _, err := store.ByUploadToken(ctx, token); !errors.Is(err, photo.ErrNotFound) {
+				t.Errorf("ByUploadToken(%q) = %v; want ErrNotFound", token, err)
+			}
+		}
+	})
+	t.Run("an invalid token is refused", func(t *testing.T) {
+		store := open(t)
+		_, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", UploadToken: "not a token"})
+		if err == nil {
+			t.Fatal("Add accepted an invalid upload token")
+		}
+		if got, _ := store.Latest(ctx, 10); len(got) != 0 {
+			t.Fatalf("store holds %v after a refused Add", got)
+		}
+	})
+	t.Run("concurrent adds with one token record one photo", func(t *testing.T) {
+		store := open(t)
+		token := photo.NewUploadToken()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			key := newKey(t, "image/jpeg")
+			wg.Go(func() {
+				_, err := store.Add(ctx, photo.Photo{Username: "a", Key: key, ContentType: "image/jpeg", UploadToken: token})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, photo.ErrUploadTokenUsed):
+				t.Errorf("Add = %v; want nil or ErrUploadTokenUsed", err)
+			}
+		}
+		if got, err := store.Latest(ctx, 10); won != 1 || err != nil || len(got) != 1 {
+			t.Fatalf("%d Adds succeeded and the store holds %d photos (%v); want 1 and 1", won, len(got), err)
 		}
 	})
 	t.Run("ping", func(t *testing.T) {
