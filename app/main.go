@@ -21,6 +21,7 @@ import (
 
 	"webdemo/app/config"
 	"webdemo/app/latency"
+	"webdemo/app/photo"
 	"webdemo/app/server"
 )
 
@@ -100,6 +101,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		go migrate(ctx, b, logger)
 	}
 
+	swept := make(chan struct{})
+	go func() { defer close(swept); sweepOrphans(ctx, b, cfg.OrphanSweepAfter, logger) }()
+	// Stop the sweep before the stores close.
+	defer func() { cancel(); <-swept }()
+
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -145,6 +151,26 @@ func migrate(ctx context.Context, b *backends, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		}
+	}
+}
+
+// sweepOrphans deletes, at start and then every olderThan, the uploads
+// older than olderThan that no photo records: the images of uploads whose
+// server died between storing and recording them. A failed sweep is logged
+// and tried again next time.
+func sweepOrphans(ctx context.Context, b *backends, olderThan time.Duration, logger *slog.Logger) {
+	for {
+		deleted, err := photo.SweepOrphans(ctx, b.blobs, b.metadata, time.Now().Add(-olderThan), logger)
+		if err != nil {
+			logger.Warn("orphan sweep failed", "deleted", deleted, "err", err)
+		} else {
+			logger.Info("orphan sweep", "deleted", deleted, "older_than", olderThan)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(olderThan):
 		}
 	}
 }

@@ -79,6 +79,9 @@ type Config struct {
 	S3PathStyle     bool
 	S3PresignExpiry time.Duration
 	CDNBaseURL      string
+	// OrphanSweepAfter is how old an unrecorded upload must be before the
+	// sweep deletes it.
+	OrphanSweepAfter time.Duration
 
 	Sessions         string
 	MemcachedServers []string
@@ -186,6 +189,8 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.S3PresignExpiry }, within: between(time.Second, 7*24*time.Hour).because("the longest S3 accepts")},
 	{Name: "CDN_BASE_URL", Levels: "2–4", Doc: "Optional CDN base URL; image URLs become base + key instead of presigned URLs.",
 		field: func(c *Config) any { return &c.CDNBaseURL }},
+	{Name: "ORPHAN_SWEEP_AFTER", Levels: "all", Doc: "Stored images that no photo records (their server died before recording them) are deleted once this old; each server sweeps at start and then this often.",
+		field: func(c *Config) any { return &c.OrphanSweepAfter }, within: between(5*time.Minute, 7*24*time.Hour).because("an upload has 2 minutes to store and record its photo")},
 
 	{Name: "SESSIONS", Levels: "all", Doc: "Session store: memory (per server) or memcached (shared).",
 		field: func(c *Config) any { return &c.Sessions }, allowed: []string{SessionsMemory, SessionsMemcached}},
@@ -251,6 +256,8 @@ func Default() Config {
 		PageCacheTTL:    time.Minute,
 		LatencyPoll:     10 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
+
+		OrphanSweepAfter: 10 * time.Minute,
 	}
 }
 

@@ -100,3 +100,32 @@ func (b *Blobs) Delete(_ context.Context, key string) error {
 func (b *Blobs) URL(_ context.Context, key string) (string, error) {
 	return "/images/" + key, nil
 }
+
+// List reads the directory. Temporary files of Puts in progress, or of
+// Puts a crash cut short, are left out.
+func (b *Blobs) List(_ context.Context) ([]photo.StoredBlob, error) {
+	dir, err := b.root.Open(".")
+	if err != nil {
+		return nil, fmt.Errorf("disk: %w", err)
+	}
+	defer dir.Close()
+	entries, err := dir.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("disk: %w", err)
+	}
+	var stored []photo.StoredBlob
+	for _, entry := range entries {
+		if !entry.Type().IsRegular() || !photo.ValidKey(entry.Name()) {
+			continue
+		}
+		info, err := entry.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("disk: %w", err)
+		}
+		stored = append(stored, photo.StoredBlob{Key: entry.Name(), ModTime: info.ModTime()})
+	}
+	return stored, nil
+}

@@ -44,6 +44,9 @@ type Metadata interface {
 	ByUploadToken(ctx context.Context, token string) (Photo, error)
 	// Latest returns up to n photos, newest first.
 	Latest(ctx context.Context, n int) ([]Photo, error)
+	// Recorded returns which of keys have a photo recorded under them.
+	// Invalid keys are never recorded.
+	Recorded(ctx context.Context, keys []string) (map[string]bool, error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
@@ -61,6 +64,16 @@ type Blobs interface {
 	Delete(ctx context.Context, key string) error
 	// URL is where a browser fetches key: an app path or a presigned URL.
 	URL(ctx context.Context, key string) (string, error)
+	// List returns every stored key with its modification time. Anything
+	// else in the store, such as a half-written temporary file or a key
+	// NewKey could not have made, is left out.
+	List(ctx context.Context) ([]StoredBlob, error)
+}
+
+// StoredBlob is one key in a Blobs store.
+type StoredBlob struct {
+	Key     string
+	ModTime time.Time
 }
 
 // Cache holds rendered fragments, such as the front page's photo list, and

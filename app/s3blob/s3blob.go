@@ -101,6 +101,29 @@ func (b *Blobs) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// List pages through the objects under the prefix (s3:ListBucket).
+func (b *Blobs) List(ctx context.Context) ([]photo.StoredBlob, error) {
+	var stored []photo.StoredBlob
+	pages := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(b.opts.Bucket),
+		Prefix: aws.String(b.opts.Prefix),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("s3 list: %w", err)
+		}
+		for _, object := range page.Contents {
+			key := strings.TrimPrefix(aws.ToString(object.Key), b.opts.Prefix)
+			if !photo.ValidKey(key) {
+				continue
+			}
+			stored = append(stored, photo.StoredBlob{Key: key, ModTime: aws.ToTime(object.LastModified)})
+		}
+	}
+	return stored, nil
+}
+
 // URL presigns a GET, or joins the CDN base URL. Presigning is local
 // computation: no request leaves the server. The presigned URL pins the
 // response's Content-Type to the key's, so even an object whose metadata

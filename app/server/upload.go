@@ -139,7 +139,12 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 	if err != nil {
 		return fmt.Errorf("new key: %w", err)
 	}
-	// Blob first, then the row: a listed photo always has its bytes.
+	// Blob first, then the row: a listed photo always has its bytes. The
+	// deadline bounds how long a stored blob may wait for its row, so the
+	// orphan sweep (ORPHAN_SWEEP_AFTER, at least 5 minutes) never takes
+	// the blob of an upload in flight.
+	ctx, cancel := context.WithTimeout(ctx, storeAndRecordLimit)
+	defer cancel()
 	if err := s.Blobs.Put(ctx, key, form.contentType, form.file, form.info.Size); err != nil {
 		s.Logger.Error("store upload", "key", key, "err", err)
 		return reject(http.StatusBadGateway, "The photo store is unavailable, so the photo was not saved. Please try again.")
@@ -180,6 +185,11 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 	s.invalidatePages(ctx)
 	return nil
 }
+
+// storeAndRecordLimit is how long an upload may take to store its image
+// and record its photo; ORPHAN_SWEEP_AFTER's floor in package config stays
+// well above it.
+const storeAndRecordLimit = 2 * time.Minute
 
 var errDatabaseDown = reject(http.StatusServiceUnavailable,
 	"The photo database is unavailable, so the photo was not saved. Please try again.")

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -198,6 +200,41 @@ func (s *Store) ByUploadToken(ctx context.Context, token string) (photo.Photo, e
 		return photo.Photo{}, fmt.Errorf("find upload token: %w", err)
 	}
 	return p, nil
+}
+
+// recordedBatch is how many keys one query of Recorded asks about, well
+// under SQLite's and MySQL's limits on placeholders.
+const recordedBatch = 500
+
+// Recorded returns which of keys name a recorded photo.
+func (s *Store) Recorded(ctx context.Context, keys []string) (map[string]bool, error) {
+	valid := slices.DeleteFunc(slices.Clone(keys), func(key string) bool { return !photo.ValidKey(key) })
+	recorded := make(map[string]bool, len(valid))
+	for batch := range slices.Chunk(valid, recordedBatch) {
+		args := make([]any, len(batch))
+		for i, key := range batch {
+			args[i] = key
+		}
+		placeholders := strings.Repeat("?, ", len(batch)-1) + "?"
+		rows, err := s.db.QueryContext(ctx, `SELECT filename FROM upload_images WHERE filename IN (`+placeholders+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find recorded photos: %w", err)
+		}
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find recorded photos: %w", err)
+			}
+			recorded[key] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("find recorded photos: %w", err)
+		}
+	}
+	return recorded, nil
 }
 
 // scanPhoto reads one row of photoColumns.

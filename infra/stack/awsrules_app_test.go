@@ -34,6 +34,7 @@ type appTarget int
 
 const (
 	uploadObject     appTarget = iota // an object under S3_PREFIX in S3_BUCKET
+	uploadBucket                      // S3_BUCKET itself, for listing
 	databaseSecret                    // MYSQL_SECRET_ARN
 	latencyParameter                  // the SSM parameter named LATENCY_SSM_PARAM
 )
@@ -55,6 +56,9 @@ var appIAMGrants = map[string]appIAMGrant{
 	"s3.GetObject":    {"s3:GetObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	"s3.PutObject":    {"s3:PutObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	"s3.DeleteObject": {"s3:DeleteObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
+	// ListObjectsV2 is authorized as s3:ListBucket on the bucket
+	// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+	"s3.ListObjectsV2": {"s3:ListBucket", uploadBucket, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	"secretsmanager.GetSecretValue": {"secretsmanager:GetSecretValue", databaseSecret,
 		"https://docs.aws.amazon.com/IAM/latest/UserGuide/list_awssecretsmanager.html"},
 	"ssm.GetParameter": {"ssm:GetParameter", latencyParameter,
@@ -64,7 +68,7 @@ var appIAMGrants = map[string]appIAMGrant{
 // appKnownCalls are the operations the app is known to call today. If the
 // scan stops finding one, the scan is broken (or the app changed, and this
 // list with it).
-var appKnownCalls = []string{"s3.PutObject", "s3.GetObject", "s3.DeleteObject", "secretsmanager.GetSecretValue", "ssm.GetParameter"}
+var appKnownCalls = []string{"s3.PutObject", "s3.GetObject", "s3.DeleteObject", "s3.ListObjectsV2", "secretsmanager.GetSecretValue", "ssm.GetParameter"}
 
 func TestRolePolicyCoversEveryAWSCallTheAppMakes(t *testing.T) {
 	scan := scanAppAWSCalls(t)
@@ -171,6 +175,12 @@ func appTargetARN(on appTarget, cfg appconfig.Config, sim *Simulation) (arn stri
 		bucket, err := bucketARNFor(cfg.S3Bucket, sim)
 		// A key as the app writes it: the prefix, then the photo's key.
 		return bucket + "/" + cfg.S3Prefix + "0123456789abcdef.jpg", true, err
+	case uploadBucket:
+		if cfg.Storage != appconfig.StorageS3 {
+			return "", false, nil
+		}
+		bucket, err := bucketARNFor(cfg.S3Bucket, sim)
+		return bucket, true, err
 	case databaseSecret:
 		return cfg.MySQLSecretARN, cfg.MySQLSecretARN != "", nil
 	case latencyParameter:

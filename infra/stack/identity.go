@@ -145,10 +145,11 @@ func (g Grants) policies() []grantPolicy {
 				return []statement{
 					{Sid: "ReadWriteUploads", Effect: "Allow",
 						Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{bucket + "/" + uploadsPrefix + "*"}},
-					// Without ListBucket, S3 answers a missing key with 403
-					// AccessDenied instead of 404 NoSuchKey (GetObject in the
-					// S3 API reference). The bucket holds only this app's
-					// uploads.
+					// Listing finds images left without a row (the app's
+					// orphan sweep), and without ListBucket S3 answers a
+					// missing key with 403 AccessDenied instead of 404
+					// NoSuchKey (GetObject in the S3 API reference). The
+					// bucket holds only this app's uploads.
 					{Sid: "TellMissingUploads", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: []string{bucket}},
 				}
 			},

@@ -46,6 +46,10 @@ type Options struct {
 	// starts ("database", "memcached" or "s3") and returns the address the
 	// instances dial instead: a proxy that a test cuts to stage an outage.
 	Interpose func(service, addr string) string
+	// S3ClockBehind makes the local S3 date every object this much in the
+	// past, so a test sees what the instances do with old objects (the
+	// orphan sweep) without waiting for them to age.
+	S3ClockBehind time.Duration
 }
 
 // Cluster is a level running on loopback.
@@ -438,7 +442,8 @@ func (c *Cluster) startS3(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.s3 = &http.Server{Handler: gofakes3.New(s3mem.New()).Server(), ReadHeaderTimeout: 5 * time.Second}
+	backend := s3mem.New(s3mem.WithTimeSource(clockBehind(c.opts.S3ClockBehind)))
+	c.s3 = &http.Server{Handler: gofakes3.New(backend).Server(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = c.s3.Serve(ln) }()
 	addr := ln.Addr().String()
 	if _, err := LocalS3Client("http://"+addr).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(localBucket)}); err != nil {
@@ -447,6 +452,12 @@ func (c *Cluster) startS3(ctx context.Context) (string, error) {
 	c.Services = append(c.Services, "S3-compatible endpoint: http://"+addr+", bucket "+localBucket)
 	return addr, nil
 }
+
+// clockBehind is a gofakes3.TimeSource running behind the real clock.
+type clockBehind time.Duration
+
+func (c clockBehind) Now() time.Time                  { return time.Now().Add(-time.Duration(c)) }
+func (c clockBehind) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // LocalS3Client reaches the local S3 endpoint with its fake keys.
 func LocalS3Client(endpoint string) *s3.Client {

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -502,4 +503,71 @@ func TestInstanceKilledUnderUploads(t *testing.T) {
 	atLeast(t, "front page from the kill until it rejoined", pages, 0.9)
 	atLeast(t, "uploads once HAProxy noticed", served(load.uploads, http.StatusSeeOther, noticed, time.Now()), 0.98)
 	atLeast(t, "front page once HAProxy noticed", served(load.pages, http.StatusOK, noticed, time.Now()), 0.98)
+}
+
+// The worst moment for a crash: an instance killed while its uploads are
+// in S3 but not yet recorded, because S3 has stored them and not yet
+// answered. Their images must not stay behind without rows: restarted, the
+// instance sweeps them away. One instance, so the kill surely meets the
+// held uploads; the local S3 dates objects an hour back, so they are old
+// enough for the sweep at once.
+func TestInstanceKilledBetweenStoreAndRecord(t *testing.T) {
+	var store *outageProxy
+	c := startCluster(t, Options{Level: 2, Instances: 1, S3ClockBehind: time.Hour, Interpose: func(name, addr string) string {
+		if name != "s3" {
+			return addr
+		}
+		store = newOutageProxy(t, addr)
+		return store.addr
+	}})
+	load := startUploadLoad(t, c.URL, 2)
+	time.Sleep(time.Second)
+	store.HoldReplies()
+	time.Sleep(time.Second) // every uploader now waits for S3 to answer a stored photo
+	victim := c.Instances[0]
+	victim.Kill()
+	store.Restore()
+	time.Sleep(2 * time.Second)
+	load.finish()
+	if len(load.uploads) == len(load.acknowledged) {
+		t.Fatal("every upload was acknowledged: the kill met none in flight")
+	}
+
+	logged, err := os.Stat(victim.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := victim.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sweep, err := waitForLogLine(ctx, victim.LogPath, logged.Size(), `msg="orphan sweep"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after the restart: %s", sweep)
+	rows := auditUploads(t, c, load.acknowledged)
+	t.Logf("%d uploads attempted, %d acknowledged, %d rows", len(load.uploads), len(load.acknowledged), rows)
+}
+
+// waitForLogLine waits until a line containing want appears in the log
+// file at path past offset, and returns it.
+func waitForLogLine(ctx context.Context, path string, offset int64, want string) (string, error) {
+	for {
+		log, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		for _, line := range strings.Split(string(log[min(offset, int64(len(log))):]), "\n") {
+			if strings.Contains(line, want) {
+				return line, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no %s in %s: %w\n%s", want, path, ctx.Err(), lastLines(string(log), 5))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -179,6 +180,34 @@ func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
 			t.Fatalf("%d Adds succeeded and the store holds %d photos (%v); want 1 and 1", won, len(got), err)
 		}
 	})
+	t.Run("recorded tells which keys have photos", func(t *testing.T) {
+		store := open(t)
+		if got, err := store.Recorded(ctx, nil); err != nil || len(got) != 0 {
+			t.Fatalf("Recorded(nil) = %v, %v; want none", got, err)
+		}
+		var recorded []string
+		for range 2 {
+			key := newKey(t, "image/png")
+			if _, err := store.Add(ctx, photo.Photo{Username: "a", Key: key, ContentType: "image/png"}); err != nil {
+				t.Fatal(err)
+			}
+			recorded = append(recorded, key)
+		}
+		// More keys than one query asks about, so every batch is read.
+		var asked []string
+		for range 1200 {
+			asked = append(asked, newKey(t, "image/png"))
+		}
+		asked = append(asked, "../../etc/passwd", "' OR 1=1 --")
+		asked = append(slices.Insert(asked, 700, recorded[0]), recorded[1])
+		got, err := store.Recorded(ctx, asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !got[recorded[0]] || !got[recorded[1]] {
+			t.Fatalf("Recorded = %v; want just %v", got, recorded)
+		}
+	})
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(ctx); err != nil {
 			t.Fatal(err)
@@ -253,6 +282,50 @@ func Blobs(t *testing.T, open func(t *testing.T) photo.Blobs) {
 			t.Fatalf("after Delete, Open = %v; want ErrNotFound", err)
 		}
 	})
+	t.Run("list shows each stored key with its time", func(t *testing.T) {
+		store := open(t)
+		if got := listed(t, store); len(got) != 0 {
+			t.Fatalf("empty store lists %v", got)
+		}
+		// Stores keep times to the second, or coarser.
+		before := time.Now().Add(-2 * time.Second)
+		keys := []string{newKey(t, "image/png"), newKey(t, "image/jpeg")}
+		for _, key := range keys {
+			if err := store.Put(ctx, key, photo.ContentTypeOf(key), strings.NewReader("bytes"), 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := time.Now().Add(2 * time.Second)
+		got := listed(t, store)
+		if len(got) != len(keys) {
+			t.Fatalf("List = %v; want %v", got, keys)
+		}
+		for _, key := range keys {
+			if when, ok := got[key]; !ok || when.Before(before) || when.After(after) {
+				t.Errorf("List has %s at %v (listed: %t); want a time between %v and %v", key, when, ok, before, after)
+			}
+		}
+		if err := store.Delete(ctx, keys[0]); err != nil {
+			t.Fatal(err)
+		}
+		if got := listed(t, store); len(got) != 1 || got[keys[1]].IsZero() {
+			t.Fatalf("after deleting %s, List = %v; want only %s", keys[0], got, keys[1])
+		}
+	})
+}
+
+// listed returns the store's keys and their modification times.
+func listed(t *testing.T, store photo.Blobs) map[string]time.Time {
+	t.Helper()
+	stored, err := store.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]time.Time{}
+	for _, blob := range stored {
+		out[blob.Key] = blob.ModTime
+	}
+	return out
 }
 
 // Cache tests a photo.Cache. open returns an empty cache.
