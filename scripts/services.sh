@@ -74,8 +74,8 @@ if ! mariadb-admin --user=root ping >/dev/null 2>&1; then
 		{ echo "MariaDB did not start; see ${TMPDIR:-/tmp}/web-demo-mariadb.log" >&2; exit 1; }
 fi
 
-# The test user may create and drop only webdemo_test_* databases; the local
-# cluster's user owns only the webdemo_local database.
+# The test user may create and drop only webdemo_test_* databases. (The
+# local cluster runs a throwaway MariaDB of its own.)
 mariadb --user=root <<'SQL'
 CREATE USER IF NOT EXISTS 'webdemo_test'@'localhost' IDENTIFIED BY 'webdemo_test';
 CREATE USER IF NOT EXISTS 'webdemo_test'@'127.0.0.1' IDENTIFIED BY 'webdemo_test';

@@ -63,31 +63,34 @@ type dimensionValues struct {
 
 // body renders the dashboard once every identifier is known.
 func (a DashboardArgs) body() pulumi.StringOutput {
-	empty := pulumi.String("").ToStringOutput()
-	loadBalancer, targetGroup, group, database, cache := empty, empty, empty, empty, empty
-	instances, alarms := pulumi.StringArray{}, pulumi.StringArray{}
+	// Named, so that no reordering can swap two values.
+	resolved := pulumi.Map{"instances": pulumi.StringArray{}, "alarms": pulumi.StringArray{}}
 	if a.LoadBalancer != nil {
-		loadBalancer, targetGroup = a.LoadBalancer.ALB.ArnSuffix, a.LoadBalancer.TargetGroup.ArnSuffix
+		resolved["loadBalancer"], resolved["targetGroup"] = a.LoadBalancer.ALB.ArnSuffix, a.LoadBalancer.TargetGroup.ArnSuffix
 	}
 	if a.Fleet.Group != nil {
-		group = a.Fleet.Group.Name
+		resolved["group"] = a.Fleet.Group.Name
 	}
+	instances := pulumi.StringArray{}
 	for _, instance := range a.Fleet.Instances {
 		instances = append(instances, instance.ID().ToStringOutput())
 	}
+	resolved["instances"] = instances
 	if a.Alarms != nil {
-		alarms = pulumi.StringArray{a.Alarms.HighLatency.Arn, a.Alarms.LowLatency.Arn}
+		resolved["alarms"] = pulumi.StringArray{a.Alarms.HighLatency.Arn, a.Alarms.LowLatency.Arn}
 	}
 	if a.Database != nil {
-		database = a.Database.Instance.Identifier
+		resolved["database"] = a.Database.Instance.Identifier
 	}
 	if a.Cache != nil {
-		cache = a.Cache.Cluster.ClusterId
+		resolved["cache"] = a.Cache.Cluster.ClusterId
 	}
-	return pulumi.All(loadBalancer, targetGroup, group, database, cache, instances, alarms).ApplyT(func(v []any) (string, error) {
+	return resolved.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
+		text := func(key string) string { s, _ := v[key].(string); return s }
+		list := func(key string) []string { l, _ := v[key].([]string); return l }
 		return a.render(dimensionValues{
-			loadBalancer: v[0].(string), targetGroup: v[1].(string), group: v[2].(string),
-			database: v[3].(string), cache: v[4].(string), instances: v[5].([]string), alarms: v[6].([]string),
+			loadBalancer: text("loadBalancer"), targetGroup: text("targetGroup"), group: text("group"),
+			database: text("database"), cache: text("cache"), instances: list("instances"), alarms: list("alarms"),
 		})
 	}).(pulumi.StringOutput)
 }

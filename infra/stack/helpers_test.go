@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,4 +244,12 @@ func roleStatements(t *testing.T, sim *Simulation) []statement {
 		all = append(all, policyStatements(t, str(p, "policy"))...)
 	}
 	return all
+}
+
+// dependsOn reports whether r was registered with an explicit dependency on
+// a resource of type typ named name.
+func dependsOn(r Resource, typ, name string) bool {
+	return slices.ContainsFunc(r.DependsOn, func(urn string) bool {
+		return strings.Contains(urn, typ) && strings.HasSuffix(urn, "::"+name)
+	})
 }

@@ -74,11 +74,7 @@ func newIdentity(ctx *pulumi.Context, name string, grants Grants, opts ...pulumi
 	for _, g := range grants.policies() {
 		policy, err := iam.NewRolePolicy(ctx, name+"-"+g.suffix, &iam.RolePolicyArgs{
 			Role: id.Role.ID(),
-			Policy: pulumi.All(g.arns...).ApplyT(func(resolved []any) (string, error) {
-				arns := make([]string, len(resolved))
-				for i, arn := range resolved {
-					arns[i] = arn.(string)
-				}
+			Policy: g.arns.ToStringMapOutput().ApplyT(func(arns map[string]string) (string, error) {
 				doc, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: g.statements(arns)})
 				return string(doc), err
 			}).(pulumi.StringOutput),
@@ -95,20 +91,20 @@ func newIdentity(ctx *pulumi.Context, name string, grants Grants, opts ...pulumi
 	return id, ctx.RegisterResourceOutputs(id, pulumi.Map{"roleArn": id.Role.Arn})
 }
 
-// grantPolicy is one inline policy: its name suffix, the ARNs it needs, and
-// its statements once they are known, in the same order.
+// grantPolicy is one inline policy: its name suffix, the ARNs it needs by
+// name, and its statements once they are known.
 type grantPolicy struct {
 	suffix     string
-	arns       []any
-	statements func(arns []string) []statement
+	arns       pulumi.StringMap
+	statements func(arns map[string]string) []statement
 }
 
 // policies are the least-privilege grants for the ARNs that are set.
 func (g Grants) policies() []grantPolicy {
 	policies := []grantPolicy{{
-		suffix: "app", arns: []any{g.ArtifactObjectArn, g.LatencyParamArn},
-		statements: func(arns []string) []statement {
-			artifact, latency := arns[0], arns[1]
+		suffix: "app", arns: pulumi.StringMap{"artifact": g.ArtifactObjectArn, "latency": g.LatencyParamArn},
+		statements: func(arns map[string]string) []statement {
+			artifact, latency := arns["artifact"], arns["latency"]
 			return []statement{
 				{Sid: "ReadAppArtifact", Effect: "Allow", Action: []string{"s3:GetObject"}, Resource: []string{artifact}},
 				{Sid: "ReadLatency", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: []string{latency}},
@@ -117,9 +113,9 @@ func (g Grants) policies() []grantPolicy {
 	}}
 	if g.LogGroupArn != nil {
 		policies = append(policies, grantPolicy{
-			suffix: "logs", arns: []any{g.LogGroupArn},
-			statements: func(arns []string) []statement {
-				group := arns[0]
+			suffix: "logs", arns: pulumi.StringMap{"group": g.LogGroupArn},
+			statements: func(arns map[string]string) []statement {
+				group := arns["group"]
 				// The agent makes a stream per server and file in the group
 				// the stack owns; it never creates groups.
 				return []statement{{Sid: "ShipLogs", Effect: "Allow",
@@ -130,18 +126,18 @@ func (g Grants) policies() []grantPolicy {
 	}
 	if g.DBSecretArn != nil {
 		policies = append(policies, grantPolicy{
-			suffix: "database", arns: []any{g.DBSecretArn},
-			statements: func(arns []string) []statement {
-				secret := arns[0]
+			suffix: "database", arns: pulumi.StringMap{"secret": g.DBSecretArn},
+			statements: func(arns map[string]string) []statement {
+				secret := arns["secret"]
 				return []statement{{Sid: "ReadDatabaseSecret", Effect: "Allow", Action: []string{"secretsmanager:GetSecretValue"}, Resource: []string{secret}}}
 			},
 		})
 	}
 	if g.UploadsBucketArn != nil {
 		policies = append(policies, grantPolicy{
-			suffix: "uploads", arns: []any{g.UploadsBucketArn},
-			statements: func(arns []string) []statement {
-				bucket := arns[0]
+			suffix: "uploads", arns: pulumi.StringMap{"bucket": g.UploadsBucketArn},
+			statements: func(arns map[string]string) []statement {
+				bucket := arns["bucket"]
 				return []statement{
 					{Sid: "ReadWriteUploads", Effect: "Allow",
 						Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, Resource: []string{bucket + "/" + uploadsPrefix + "*"}},
@@ -157,9 +153,9 @@ func (g Grants) policies() []grantPolicy {
 	}
 	if g.FileSystemArn != nil {
 		policies = append(policies, grantPolicy{
-			suffix: "files", arns: []any{g.FileSystemArn, g.AccessPointArn},
-			statements: func(arns []string) []statement {
-				fileSystem, accessPoint := arns[0], arns[1]
+			suffix: "files", arns: pulumi.StringMap{"fileSystem": g.FileSystemArn, "accessPoint": g.AccessPointArn},
+			statements: func(arns map[string]string) []statement {
+				fileSystem, accessPoint := arns["fileSystem"], arns["accessPoint"]
 				return []statement{{Sid: "MountSharedUploads", Effect: "Allow",
 					Action:    []string{"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
 					Resource:  []string{fileSystem},

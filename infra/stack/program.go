@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -189,9 +190,12 @@ func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) err
 	aws := config.New(ctx, "aws")
 	check := HealthCheck{Region: region, Profile: aws.Get("profile"),
 		AccessKeyID: aws.Get("accessKey"), SecretAccessKey: aws.Get("secretKey"), SessionToken: aws.Get("token")}
-	return pulumi.All(balancer.TargetGroup.Arn, ids, registered).ApplyTWithContext(ctx.Context(),
-		func(c context.Context, v []any) ([]string, error) {
-			targetGroup, instances := v[0].(string), v[1].([]string)
+	// registered is waited for, not read: health exists only once the
+	// targets are registered.
+	gate := pulumi.Map{"targetGroup": balancer.TargetGroup.Arn, "instances": ids, "registered": registered}
+	return gate.ToMapOutput().ApplyTWithContext(ctx.Context(),
+		func(c context.Context, v map[string]any) ([]string, error) {
+			targetGroup, instances := v["targetGroup"].(string), v["instances"].([]string)
 			check.TargetGroupArn, check.Targets = targetGroup, instances
 			err := wait(c, check)
 			if errors.Is(err, ErrNoCredentials) {
@@ -206,25 +210,36 @@ func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) err
 // settings come from level.AppConfig, the same code the local cluster uses.
 func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter, logs *Logs,
 	database *Database, cache *Cache) pulumi.StringOutput {
-	empty := pulumi.String("").ToStringOutput()
-	dbHost, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID := empty, empty, empty, empty, empty, empty
-	dbPort := pulumi.Int(0).ToIntOutput()
+	// Named, so that no reordering can swap two values.
+	resolved := pulumi.StringMap{
+		"artifactBucket": storage.ArtifactBucket.Bucket,
+		"latencyParam":   latency.Name,
+		"logGroup":       logs.Group.Name,
+	}
 	if database != nil {
-		dbHost, dbPort, dbSecret = database.Address, database.Port, database.SecretArn
+		resolved["dbHost"], resolved["dbSecret"] = database.Address, database.SecretArn
+		resolved["dbPort"] = pulumi.Sprintf("%d", database.Port)
 	}
 	if cache != nil {
-		cacheEndpoint = cache.Endpoint
+		resolved["memcached"] = cache.Endpoint
 	}
 	if storage.Uploads != nil {
-		bucket = storage.Uploads.Bucket
+		resolved["uploads"] = storage.Uploads.Bucket
 	}
 	if storage.Files != nil {
-		fileSystem, accessPointID = storage.Files.ID().ToStringOutput(), storage.FilesAccess.ID().ToStringOutput()
+		resolved["fileSystem"], resolved["accessPoint"] = storage.Files.ID().ToStringOutput(), storage.FilesAccess.ID().ToStringOutput()
 	}
-	return pulumi.All(storage.ArtifactBucket.Bucket, latency.Name, dbHost, dbPort, dbSecret, cacheEndpoint, bucket, fileSystem, accessPointID, logs.Group.Name).
-		ApplyT(func(v []any) (string, error) {
-			artifactBucket, param, host, port, secret := v[0].(string), v[1].(string), v[2].(string), v[3].(int), v[4].(string)
-			memcached, uploads, files, accessPoint, logGroup := v[5].(string), v[6].(string), v[7].(string), v[8].(string), v[9].(string)
+	return resolved.ToStringMapOutput().
+		ApplyT(func(v map[string]string) (string, error) {
+			artifactBucket, param, host, secret := v["artifactBucket"], v["latencyParam"], v["dbHost"], v["dbSecret"]
+			memcached, uploads, files, accessPoint, logGroup := v["memcached"], v["uploads"], v["fileSystem"], v["accessPoint"], v["logGroup"]
+			port := 0
+			if v["dbPort"] != "" {
+				var err error
+				if port, err = strconv.Atoi(v["dbPort"]); err != nil {
+					return "", fmt.Errorf("database port %q: %w", v["dbPort"], err)
+				}
+			}
 			endpoints := level.Endpoints{
 				Addr:         fmt.Sprintf(":%d", httpPort),
 				EC2:          true,
