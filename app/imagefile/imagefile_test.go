@@ -19,37 +19,10 @@ import (
 	"webdemo/app/internal/testimage"
 )
 
-// memFile is an in-memory io.WriteSeeker.
-type memFile struct {
-	data []byte
-	off  int64
-}
-
-func (m *memFile) Write(p []byte) (int, error) {
-	if end := m.off + int64(len(p)); end > int64(len(m.data)) {
-		m.data = append(m.data, make([]byte, end-int64(len(m.data)))...)
-	}
-	copy(m.data[m.off:], p)
-	m.off += int64(len(p))
-	return len(p), nil
-}
-
-func (m *memFile) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		m.off = offset
-	case io.SeekCurrent:
-		m.off += offset
-	case io.SeekEnd:
-		m.off = int64(len(m.data)) + offset
-	}
-	return m.off, nil
-}
-
 func clean(contentType string, data []byte) ([]byte, imagefile.Info, error) {
-	var out memFile
+	var out testimage.MemFile
 	info, err := imagefile.Clean(contentType, bytes.NewReader(data), &out)
-	return out.data, info, err
+	return out.Data, info, err
 }
 
 // decodeAll decodes every frame, for comparing pixels.
@@ -271,7 +244,7 @@ func TestReaderErrorsPassThrough(t *testing.T) {
 	cut := connError{io.ErrUnexpectedEOF}
 	data := testimage.PNG(8, 8)
 	r := io.MultiReader(bytes.NewReader(data[:20]), &failingReader{cut})
-	_, err := imagefile.Clean("image/png", r, &memFile{})
+	_, err := imagefile.Clean("image/png", r, &testimage.MemFile{})
 	if !errors.As(err, new(connError)) || errors.Is(err, imagefile.ErrTruncated) {
 		t.Fatalf("Clean = %v; want the reader's error", err)
 	}

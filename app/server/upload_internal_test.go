@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"webdemo/app/imagefile"
+	"webdemo/app/internal/testimage"
 )
 
 func TestMemoryBudget(t *testing.T) {
@@ -79,8 +80,8 @@ func FuzzReadForm(f *testing.F) {
 			if readErr != nil || int64(len(stored)) != form.info.Size {
 				t.Fatalf("the file holds %d bytes (%v); Clean wrote %d", len(stored), readErr, form.info.Size)
 			}
-			var again memFile
-			if _, err := imagefile.Clean(form.contentType, bytes.NewReader(stored), &again); err != nil || !bytes.Equal(again.data, stored) {
+			var again testimage.MemFile
+			if _, err := imagefile.Clean(form.contentType, bytes.NewReader(stored), &again); err != nil || !bytes.Equal(again.Data, stored) {
 				t.Fatalf("the accepted %s does not clean to itself: %v", form.contentType, err)
 			}
 			form.close()
@@ -89,31 +90,4 @@ func FuzzReadForm(f *testing.F) {
 			t.Fatalf("%d temporary files left behind", len(entries))
 		}
 	})
-}
-
-// memFile is an in-memory io.WriteSeeker.
-type memFile struct {
-	data []byte
-	off  int64
-}
-
-func (m *memFile) Write(p []byte) (int, error) {
-	if end := m.off + int64(len(p)); end > int64(len(m.data)) {
-		m.data = append(m.data, make([]byte, end-int64(len(m.data)))...)
-	}
-	copy(m.data[m.off:], p)
-	m.off += int64(len(p))
-	return len(p), nil
-}
-
-func (m *memFile) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		m.off = offset
-	case io.SeekCurrent:
-		m.off += offset
-	case io.SeekEnd:
-		m.off = int64(len(m.data)) + offset
-	}
-	return m.off, nil
 }

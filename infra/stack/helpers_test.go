@@ -216,23 +216,9 @@ func policyStatements(t *testing.T, raw string) []statement {
 	var out []statement
 	for _, s := range doc.Statement {
 		out = append(out, statement{Sid: s.Sid, Effect: s.Effect, Principal: s.Principal,
-			Action: stringList(s.Action), Resource: stringList(s.Resource), Condition: s.Condition})
+			Action: anyStrings(s.Action), Resource: anyStrings(s.Resource), Condition: s.Condition})
 	}
 	return out
-}
-
-func stringList(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, s := range x {
-			out = append(out, s.(string))
-		}
-		return out
-	}
-	return nil
 }
 
 // roleStatements are the statements of every inline policy on the app's

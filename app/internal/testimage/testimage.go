@@ -13,6 +13,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math/rand/v2"
 )
 
@@ -338,4 +339,34 @@ func subBlocks(data []byte) []byte {
 		data = data[n:]
 	}
 	return append(out, 0)
+}
+
+// MemFile is an in-memory io.WriteSeeker, standing in for the temporary
+// file an upload is cleaned into.
+type MemFile struct {
+	Data []byte
+	off  int64
+}
+
+// Write writes at the current offset, growing the file as needed.
+func (m *MemFile) Write(p []byte) (int, error) {
+	if end := m.off + int64(len(p)); end > int64(len(m.Data)) {
+		m.Data = append(m.Data, make([]byte, end-int64(len(m.Data)))...)
+	}
+	copy(m.Data[m.off:], p)
+	m.off += int64(len(p))
+	return len(p), nil
+}
+
+// Seek moves the offset as io.Seeker does.
+func (m *MemFile) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		m.off = offset
+	case io.SeekCurrent:
+		m.off += offset
+	case io.SeekEnd:
+		m.off = int64(len(m.Data)) + offset
+	}
+	return m.off, nil
 }
