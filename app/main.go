@@ -19,6 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"webdemo/app/config"
 	"webdemo/app/latency"
 	"webdemo/app/photo"
@@ -56,6 +60,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("ADDR: %w", err)
 	}
 	defer listener.Close()
+	var metricsListener net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		defer metricsListener.Close()
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -64,6 +75,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer b.close()
+
+	// A private registry: only what this app registers is served.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := server.NewMetrics(registry)
+	if err != nil {
+		return err
+	}
 
 	delay := latency.New(cfg.Latency)
 	if b.latencySource != nil {
@@ -77,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		SessionStore: b.sessions,
 		Latency:      delay,
 		Identity:     b.identity,
+		Metrics:      metrics,
 	}, server.Options{
 		PageSize:       cfg.PageSize,
 		MaxUploadBytes: cfg.MaxUploadBytes,
@@ -118,8 +138,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "server", b.identity.Name,
 		"db", cfg.DBDriver, "storage", cfg.Storage, "sessions", cfg.Sessions, "page_cache", cfg.PageCache)
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpServer.Serve(listener) }()
+	var metricsServer *http.Server
+	if metricsListener != nil {
+		metricsServer = newMetricsServer(registry, logger)
+		logger.Info("serving metrics", "url", "http://"+metricsListener.Addr().String()+"/metrics")
+		go func() { serveErr <- metricsServer.Serve(metricsListener) }()
+	}
 	select {
 	case err := <-serveErr:
 		return err
@@ -134,8 +160,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Metrics last, so a scrape during the drain still answers.
+	if metricsServer != nil {
+		if err := metricsServer.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("metrics shutdown: %w", err)
+		}
+	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newMetricsServer serves reg's metrics at /metrics, for METRICS_ADDR.
+func newMetricsServer(reg *prometheus.Registry, logger *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}))
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // migrate creates the schema, retrying while the database is unreachable:

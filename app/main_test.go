@@ -86,11 +86,12 @@ func TestZeroSetupDefault(t *testing.T) {
 
 func TestBadSettingsStopTheStart(t *testing.T) {
 	for env, want := range map[string]string{
-		"STORAGE=ftp":           "STORAGE: \"ftp\" is not one of disk, s3",
-		"LATENCY=-1s":           "LATENCY: ",
-		"SESSIONS=memcached":    "MEMCACHED_SERVERS: required",
-		"MAX_UPLOAD_BYTES=lots": "MAX_UPLOAD_BYTES: ",
-		"ADDR=127.0.0.1:99999":  "ADDR: ",
+		"STORAGE=ftp":                  "STORAGE: \"ftp\" is not one of disk, s3",
+		"LATENCY=-1s":                  "LATENCY: ",
+		"SESSIONS=memcached":           "MEMCACHED_SERVERS: required",
+		"MAX_UPLOAD_BYTES=lots":        "MAX_UPLOAD_BYTES: ",
+		"ADDR=127.0.0.1:99999":         "ADDR: ",
+		"METRICS_ADDR=127.0.0.1:99999": "METRICS_ADDR: ",
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		// A bad ADDR is found only at listen, after the backends open: keep

@@ -49,6 +49,8 @@ func TestBoundsNameTheSetting(t *testing.T) {
 		{"ADDR=localhost:-1", `ADDR: "localhost:-1": port "-1" is not between 0 and 65535`},
 		{"ADDR=localhost:http", `ADDR: "localhost:http": port "http" is not between 0 and 65535`},
 		{"ADDR=local_host:80", `ADDR: "local_host:80": "local_host" is not a host name or IP address`},
+		{"METRICS_ADDR=localhost:65536", `METRICS_ADDR: "localhost:65536": port "65536" is not between 0 and 65535`},
+		{"METRICS_ADDR=9090", `METRICS_ADDR: "9090" is not host:port`},
 		{"ADDR=-bad.example:80", `ADDR: "-bad.example:80": "-bad.example" is not a host name or IP address`},
 		{"ADDR=" + strings.Repeat("a", 64) + ".example:80", `ADDR: "` + strings.Repeat("a", 64) + `.example:80": "`},
 		{"MEMCACHED_SERVERS=cache:0", `MEMCACHED_SERVERS: "cache:0" is not host:port`},
@@ -86,7 +88,7 @@ func TestBoundsNameTheSetting(t *testing.T) {
 func TestBoundsAreInclusive(t *testing.T) {
 	for _, e := range []string{
 		"MAX_UPLOAD_BYTES=1024", "MAX_UPLOAD_BYTES=104857600", "PAGE_SIZE=100", "MYSQL_PORT=65535",
-		"S3_PRESIGN_EXPIRY=168h", "LATENCY=30s", "SESSION_LIFETIME=720h", "ADDR=:0", "ADDR=[::1]:65535",
+		"S3_PRESIGN_EXPIRY=168h", "LATENCY=30s", "SESSION_LIFETIME=720h", "ADDR=:0", "ADDR=[::1]:65535", "METRICS_ADDR=127.0.0.1:0",
 		"ADDR=web-1.internal.example:80", "SHUTDOWN_DRAIN=5m", "LATENCY_POLL=1h", "S3_BUCKET=a.b",
 		"AWS_REGION=us-gov-west-1", "LOGIN_ATTEMPTS_PER_MINUTE=1000",
 	} {

@@ -52,6 +52,7 @@ const (
 // start from Default.
 type Config struct {
 	Addr         string
+	MetricsAddr  string
 	InstanceName string
 	EC2Metadata  bool
 
@@ -135,6 +136,8 @@ func (s *span) because(why string) *span { s.why = why; return s }
 var Settings = []Setting{
 	{Name: "ADDR", Levels: "all", Doc: "Address the HTTP server listens on.",
 		field: func(c *Config) any { return &c.Addr }},
+	{Name: "METRICS_ADDR", Levels: "all", Doc: "Address of a separate listener serving Prometheus metrics at /metrics; empty serves none. Keep it off the load balancer.",
+		field: func(c *Config) any { return &c.MetricsAddr }},
 	{Name: "INSTANCE_NAME", Levels: "all", Doc: "Name shown in the page header to tell servers apart; empty shows the host name.",
 		field: func(c *Config) any { return &c.InstanceName }},
 	{Name: "EC2_METADATA", Levels: "0–4 on AWS", Doc: "Read the instance id and private IP from IMDSv2 for the header.",
@@ -527,6 +530,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkHostPort(c.Addr, 0); err != nil {
 		return fmt.Errorf("ADDR: %w", err)
+	}
+	if c.MetricsAddr != "" {
+		if err := checkHostPort(c.MetricsAddr, 0); err != nil {
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
 	}
 	if c.MySQLHost != "" && !validHost(c.MySQLHost) {
 		return fmt.Errorf("MYSQL_HOST: %q is not a host name or IP address", c.MySQLHost)

@@ -5,21 +5,30 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"webdemo/app/memory"
 	"webdemo/app/server"
 )
 
 // BenchmarkFrontPage measures one anonymous front page in process, from the
-// database (SQLite) and from a warm cache.
+// database (SQLite) and from a warm cache, and with Prometheus metrics.
 func BenchmarkFrontPage(b *testing.B) {
 	for _, bc := range []struct {
-		name  string
-		cache bool
-	}{{"database", false}, {"cache hit", true}} {
+		name           string
+		cache, metrics bool
+	}{{"database", false, false}, {"cache hit", true, false}, {"cache hit with metrics", true, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := newSite(b, func(d *server.Deps, _ *server.Options) {
 				if bc.cache {
 					d.Cache = memory.NewCache()
+				}
+				if bc.metrics {
+					m, err := server.NewMetrics(prometheus.NewRegistry())
+					if err != nil {
+						b.Fatal(err)
+					}
+					d.Metrics = m
 				}
 			})
 			defer s.Close()

@@ -16,7 +16,9 @@ import (
 
 // handleIndex serves the front page, after the simulated latency.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	slept := time.Now()
 	s.Latency.Sleep(r.Context())
+	addTiming(r.Context(), stageLatency, time.Since(slept))
 	list, err := s.photoList(r.Context())
 	if err != nil {
 		s.Logger.Error("front page", "err", err)
@@ -69,10 +71,15 @@ func (s *Server) photoList(ctx context.Context) (photoListing, error) {
 		cached, gen, hit, err := s.pages.lookup(ctx)
 		switch {
 		case err != nil:
+			s.Metrics.pageCacheLookup("error")
 			s.Logger.Warn("page cache unavailable; reading the database", "err", err)
 		case hit:
+			noteCache(ctx, true)
+			s.Metrics.pageCacheLookup("hit")
 			return photoListing{HTML: template.HTML(cached)}, nil
 		default:
+			noteCache(ctx, false)
+			s.Metrics.pageCacheLookup("miss")
 			generation = gen
 		}
 	}
@@ -130,7 +137,10 @@ func (s *Server) renderPhotos(ctx context.Context, photos []photo.Photo) (templa
 			Time: p.CreatedAt.Format(time.RFC3339), ShownTime: p.CreatedAt.Format("2 Jan 2006 15:04 UTC")}
 	}
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, "photos", items); err != nil {
+	start := time.Now()
+	err := templates.ExecuteTemplate(&buf, "photos", items)
+	addTiming(ctx, stageRender, time.Since(start))
+	if err != nil {
 		return "", err
 	}
 	return template.HTML(buf.String()), nil

@@ -15,6 +15,7 @@ func (s *Server) routes() http.Handler {
 	// SkipClean: a path such as /images/../x must not be redirected
 	// elsewhere; it simply matches no route.
 	r := mux.NewRouter().SkipClean(true)
+	r.Use(nameRoute)
 	r.Handle("/", s.readSession(http.HandlerFunc(s.handleIndex))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/login", s.throttleLogins(s.loadSession(http.HandlerFunc(s.handleLogin)))).Methods(http.MethodPost)
 	r.Handle("/logout", s.loadSession(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
@@ -36,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusForbidden, "Cross-site requests are not allowed.")
 	}))
-	return securityHeaders(csrf.Handler(r))
+	return s.timeRequests(securityHeaders(csrf.Handler(r)))
 }
 
 // allowedMethods lists the methods of every route whose path matches req,

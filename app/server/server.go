@@ -72,6 +72,8 @@ type Deps struct {
 	SessionStore scs.Store
 	Latency      *latency.Value
 	Identity     Identity
+	// Metrics records Prometheus series; nil records none.
+	Metrics *Metrics
 }
 
 // Server serves the app. Create it with New.
@@ -94,8 +96,14 @@ type Server struct {
 // New returns a server over deps.
 func New(deps Deps, opts Options) *Server {
 	s := &Server{Deps: deps, opts: opts}
+	// Every backend call is timed, for Server-Timing and the metrics.
+	s.Metadata = newTimedMetadata(deps.Metadata, deps.Metrics)
+	s.Blobs = newTimedBlobs(deps.Blobs, deps.Metrics)
+	if deps.Cache != nil {
+		s.Cache = newTimedCache(deps.Cache, deps.Metrics)
+	}
 	s.sessions = scs.New()
-	s.sessions.Store = deps.SessionStore
+	s.sessions.Store = newTimedSessions(deps.SessionStore, deps.Metrics)
 	if opts.SessionLifetime > 0 {
 		s.sessions.Lifetime = opts.SessionLifetime
 	}
@@ -110,7 +118,7 @@ func New(deps Deps, opts Options) *Server {
 	s.uploads = make(chan struct{}, max(1, opts.MaxConcurrentUploads))
 	s.decodes = newMemoryBudget(decodeBudget)
 	if deps.Cache != nil {
-		s.pages = newPageCache(deps.Cache, opts.PageSize, opts.CacheTTL)
+		s.pages = newPageCache(s.Cache, opts.PageSize, opts.CacheTTL)
 	}
 	s.handler = s.routes()
 	return s
@@ -134,7 +142,12 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	defer func() { buf.Reset(); bufferPool.Put(buf) }()
-	if err := templates.ExecuteTemplate(buf, name, data); err != nil {
+	start := time.Now()
+	err := templates.ExecuteTemplate(buf, name, data)
+	if tw, ok := w.(*timedWriter); ok {
+		tw.timings.add(stageRender, time.Since(start))
+	}
+	if err != nil {
 		s.Logger.Error("render", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

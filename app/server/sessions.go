@@ -179,6 +179,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
+	s.Metrics.session("login")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -191,6 +192,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
+	s.Metrics.session("logout")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -98,6 +98,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.failUpload(w, r, requestBody, err)
 		return
 	}
+	s.Metrics.upload("stored")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -233,6 +234,7 @@ func (s *Server) replayed(ctx context.Context, first photo.Photo, user string, f
 // web servers do before closing, so a client still sending sees this answer
 // rather than a reset connection. Nothing read is kept.
 func (s *Server) failUpload(w http.ResponseWriter, r *http.Request, body io.Reader, err error) {
+	s.Metrics.upload("rejected")
 	var ue *uploadError
 	if !errors.As(err, &ue) {
 		s.Logger.Error("upload", "err", err)

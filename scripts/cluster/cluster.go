@@ -78,6 +78,9 @@ type Instance struct {
 	Name    string
 	URL     string
 	LogPath string
+	// MetricsURL serves the instance's Prometheus metrics, on a port of
+	// its own that HAProxy never forwards to.
+	MetricsURL string
 
 	binary string
 	env    []string
@@ -224,6 +227,13 @@ func (c *Cluster) newInstance(i int, binary string, f level.Features, e level.En
 	if err != nil {
 		return nil, fmt.Errorf("%s settings: %w", name, err)
 	}
+	// On AWS METRICS_ADDR stays unset; here every instance shows its
+	// metrics.
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	env := append(cfg.Environ(),
 		"PATH="+os.Getenv("PATH"),
 		"AWS_ACCESS_KEY_ID="+localAccessKey,
@@ -232,7 +242,8 @@ func (c *Cluster) newInstance(i int, binary string, f level.Features, e level.En
 	)
 	return &Instance{
 		Name: name, URL: "http://" + e.Addr, LogPath: filepath.Join(own, "app.log"),
-		binary: binary, env: env,
+		MetricsURL: "http://" + cfg.MetricsAddr + "/metrics",
+		binary:     binary, env: env,
 	}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -362,6 +363,15 @@ func TestCommandRunsUntilInterrupted(t *testing.T) {
 	}
 	if status, _ := apptest.NewClient(t).Get(url + "/"); status != http.StatusOK {
 		t.Fatalf("GET / = %d", status)
+	}
+	metricsURLs := regexp.MustCompile(`metrics: (http://127\.0\.0\.1:\d+/metrics)`).FindAllStringSubmatch(out.String(), -1)
+	if len(metricsURLs) != 2 {
+		t.Fatalf("want both instances' metrics URLs printed:\n%s", out.String())
+	}
+	for _, m := range metricsURLs {
+		if status, _ := apptest.NewClient(t).Get(m[1]); status != http.StatusOK {
+			t.Errorf("GET %s = %d", m[1], status)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

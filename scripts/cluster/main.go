@@ -79,6 +79,7 @@ func describe(w io.Writer, c *Cluster, levelNumber int, unshared bool) {
 	fmt.Fprintf(w, "\nweb-demo level %d%s is running at %s\n\n", levelNumber, state, c.URL)
 	for _, in := range c.Instances {
 		fmt.Fprintf(w, "  %-7s %s   log: %s\n", in.Name, in.URL, in.LogPath)
+		fmt.Fprintf(w, "  %-7s metrics: %s\n", "", in.MetricsURL)
 	}
 	if c.StatsURL != "" {
 		fmt.Fprintf(w, "  HAProxy (ALB stand-in) stats: %s\n", c.StatsURL)
