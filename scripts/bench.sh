@@ -30,7 +30,7 @@ go build -o "$work/webdemo" ./app
 port=18090
 base="http://127.0.0.1:$port"
 # A 16×16 PNG.
-printf '%s' 'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAGUlEQVR4nGP4z8DwnwEXYGQYVTCqYBgpAAA+zBXxLt4iyQAAAABJRU5ErkJggg==' | base64 -d > "$work/photo.png"
+printf '%s' 'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAIElEQVR4nGJhYGgQYGAgHrGACFLAqIZRDUNHAyAAAP//JzoCodSoSlkAAAAASUVORK5CYII=' | base64 -d > "$work/photo.png"
 
 start() { # env assignments…
 	stop_app
