@@ -17,9 +17,22 @@ type Alarms struct {
 	HighLatency, LowLatency *cloudwatch.MetricAlarm
 }
 
+// AlarmsArgs are the alarms' inputs: the group they scale, the load
+// balancer whose latency they watch, and the thresholds.
+type AlarmsArgs struct {
+	GroupName pulumi.StringInput
+	// LoadBalancerArnSuffix is the ALB's CloudWatch dimension.
+	LoadBalancerArnSuffix pulumi.StringInput
+	// ScaleOutLatency and ScaleInLatency are average response times in
+	// seconds.
+	ScaleOutLatency, ScaleInLatency float64
+	// ScaleOutCooldown and ScaleInCooldown are seconds.
+	ScaleOutCooldown, ScaleInCooldown int
+}
+
 const alarmPeriodSeconds = 60
 
-func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balancer *LoadBalancer, opts ...pulumi.ResourceOption) (*Alarms, error) {
+func newAlarms(ctx *pulumi.Context, name string, args AlarmsArgs, opts ...pulumi.ResourceOption) (*Alarms, error) {
 	a := &Alarms{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Alarms", name, a, opts...); err != nil {
 		return nil, err
@@ -27,7 +40,7 @@ func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balan
 	parent := pulumi.Parent(a)
 	policy := func(suffix string, change, cooldown int) (*autoscaling.Policy, error) {
 		return autoscaling.NewPolicy(ctx, name+"-"+suffix, &autoscaling.PolicyArgs{
-			AutoscalingGroupName: fleet.Group.Name,
+			AutoscalingGroupName: args.GroupName,
 			PolicyType:           pulumi.String("SimpleScaling"),
 			AdjustmentType:       pulumi.String("ChangeInCapacity"),
 			ScalingAdjustment:    pulumi.Int(change),
@@ -39,7 +52,7 @@ func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balan
 			AlarmDescription:   pulumi.String(description),
 			Namespace:          pulumi.String("AWS/ApplicationELB"),
 			MetricName:         pulumi.String("TargetResponseTime"),
-			Dimensions:         pulumi.StringMap{"LoadBalancer": balancer.ALB.ArnSuffix},
+			Dimensions:         pulumi.StringMap{"LoadBalancer": args.LoadBalancerArnSuffix},
 			Statistic:          pulumi.String("Average"),
 			Period:             pulumi.Int(alarmPeriodSeconds),
 			EvaluationPeriods:  pulumi.Int(1),
@@ -50,19 +63,19 @@ func newAlarms(ctx *pulumi.Context, name string, s Settings, fleet *Fleet, balan
 		}, parent)
 	}
 	var err error
-	if a.ScaleOut, err = policy("scale-out", 1, s.ScaleOutCooldown); err != nil {
+	if a.ScaleOut, err = policy("scale-out", 1, args.ScaleOutCooldown); err != nil {
 		return nil, err
 	}
-	if a.ScaleIn, err = policy("scale-in", -1, s.ScaleInCooldown); err != nil {
+	if a.ScaleIn, err = policy("scale-in", -1, args.ScaleInCooldown); err != nil {
 		return nil, err
 	}
-	if a.HighLatency, err = alarm("high-latency", "GreaterThanThreshold", s.ScaleOutLatency, "notBreaching", a.ScaleOut,
+	if a.HighLatency, err = alarm("high-latency", "GreaterThanThreshold", args.ScaleOutLatency, "notBreaching", a.ScaleOut,
 		"web-demo: the site is slow; add an instance"); err != nil {
 		return nil, err
 	}
 	// No requests means no latency data: an idle site counts as fast, so
 	// the group shrinks back to minSize.
-	if a.LowLatency, err = alarm("low-latency", "LessThanThreshold", s.ScaleInLatency, "breaching", a.ScaleIn,
+	if a.LowLatency, err = alarm("low-latency", "LessThanThreshold", args.ScaleInLatency, "breaching", a.ScaleIn,
 		"web-demo: the site is fast; remove an instance"); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elasticache"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -16,14 +17,22 @@ type Cache struct {
 	Endpoint pulumi.StringOutput
 }
 
-func newCache(ctx *pulumi.Context, name string, s Settings, net *Network, opts ...pulumi.ResourceOption) (*Cache, error) {
+// CacheArgs are the cache's inputs.
+type CacheArgs struct {
+	// Subnets are isolated ones: the cache has no route out.
+	Subnets       pulumi.StringArrayInput
+	SecurityGroup *ec2.SecurityGroup
+	NodeType      string
+}
+
+func newCache(ctx *pulumi.Context, name string, args CacheArgs, opts ...pulumi.ResourceOption) (*Cache, error) {
 	c := &Cache{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Cache", name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
 	subnets, err := elasticache.NewSubnetGroup(ctx, name, &elasticache.SubnetGroupArgs{
-		SubnetIds: net.PrivateSubnetIDs, Description: pulumi.String("web-demo cache, private subnets"),
+		SubnetIds: args.Subnets, Description: pulumi.String("web-demo cache, private subnets"),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -31,11 +40,11 @@ func newCache(ctx *pulumi.Context, name string, s Settings, net *Network, opts .
 	c.Cluster, err = elasticache.NewCluster(ctx, name, &elasticache.ClusterArgs{
 		Engine:           pulumi.String("memcached"),
 		EngineVersion:    pulumi.String("1.6.22"),
-		NodeType:         pulumi.String(s.CacheNodeType),
+		NodeType:         pulumi.String(args.NodeType),
 		NumCacheNodes:    pulumi.Int(1),
 		Port:             pulumi.Int(memcachedPort),
 		SubnetGroupName:  subnets.Name,
-		SecurityGroupIds: pulumi.StringArray{net.CacheSG.ID()},
+		SecurityGroupIds: pulumi.StringArray{args.SecurityGroup.ID()},
 		// Only settable at creation; the app dials TLS to match.
 		TransitEncryptionEnabled: pulumi.Bool(true),
 		Tags:                     nameTag(ctx, "cache"),

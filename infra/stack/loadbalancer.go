@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -16,10 +17,23 @@ type LoadBalancer struct {
 	URL         pulumi.StringOutput
 }
 
+// LoadBalancerArgs are the load balancer's inputs.
+type LoadBalancerArgs struct {
+	VpcID         pulumi.IDOutput
+	Subnets       pulumi.StringArrayInput
+	SecurityGroup *ec2.SecurityGroup
+	// InternetPath must exist first: an internet-facing ALB fails to create
+	// in a VPC whose gateway is not attached yet.
+	InternetPath       []pulumi.Resource
+	DeletionProtection bool
+	// CertificateArn, when set, serves HTTPS and redirects HTTP there.
+	CertificateArn string
+}
+
 // tlsPolicy allows TLS 1.2 and 1.3 only.
 const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
-func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network, opts ...pulumi.ResourceOption) (*LoadBalancer, error) {
+func newLoadBalancer(ctx *pulumi.Context, name string, args LoadBalancerArgs, opts ...pulumi.ResourceOption) (*LoadBalancer, error) {
 	l := &LoadBalancer{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:LoadBalancer", name, l, opts...); err != nil {
 		return nil, err
@@ -31,19 +45,17 @@ func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network,
 	l.ALB, err = lb.NewLoadBalancer(ctx, name, &lb.LoadBalancerArgs{
 		LoadBalancerType:        pulumi.String("application"),
 		Internal:                pulumi.Bool(false),
-		Subnets:                 net.PublicSubnetIDs,
-		SecurityGroups:          pulumi.StringArray{net.LoadBalancerSG.ID()},
+		Subnets:                 args.Subnets,
+		SecurityGroups:          pulumi.StringArray{args.SecurityGroup.ID()},
 		DropInvalidHeaderFields: pulumi.Bool(true),
 		// Only RFC 7230-compliant requests reach the app, against request
 		// smuggling: AWS's ELB best practices recommend strictest, and the
 		// site's clients are browsers.
 		DesyncMitigationMode:     pulumi.String("strictest"),
-		EnableDeletionProtection: pulumi.Bool(s.DeletionProtection),
+		EnableDeletionProtection: pulumi.Bool(args.DeletionProtection),
 		IdleTimeout:              pulumi.Int(60),
 		Tags:                     nameTag(ctx, "alb"),
-		// An internet-facing ALB fails to create in a VPC whose gateway
-		// is not attached yet.
-	}, parent, pulumi.DependsOn(net.InternetPath))
+	}, parent, pulumi.DependsOn(args.InternetPath))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +63,7 @@ func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network,
 		Port:       pulumi.Int(httpPort),
 		Protocol:   pulumi.String("HTTP"),
 		TargetType: pulumi.String("instance"),
-		VpcId:      net.VpcID,
+		VpcId:      args.VpcID,
 		// The app fails /healthz as it drains, so 30 s is plenty.
 		DeregistrationDelay: pulumi.Int(30),
 		HealthCheck: &lb.TargetGroupHealthCheckArgs{
@@ -69,10 +81,10 @@ func newLoadBalancer(ctx *pulumi.Context, name string, s Settings, net *Network,
 	forward := lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{Type: pulumi.String("forward"), TargetGroupArn: l.TargetGroup.Arn}}
 	httpAction := forward
 	l.URL = pulumi.Sprintf("http://%s", l.ALB.DnsName)
-	if s.CertificateArn != "" {
+	if args.CertificateArn != "" {
 		if _, err := lb.NewListener(ctx, name+"-https", &lb.ListenerArgs{
 			LoadBalancerArn: l.ALB.Arn, Port: pulumi.Int(httpsPort), Protocol: pulumi.String("HTTPS"),
-			SslPolicy: pulumi.String(tlsPolicy), CertificateArn: pulumi.String(s.CertificateArn),
+			SslPolicy: pulumi.String(tlsPolicy), CertificateArn: pulumi.String(args.CertificateArn),
 			DefaultActions: forward,
 		}, parent); err != nil {
 			return nil, err

@@ -110,7 +110,9 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 	var cache *Cache
 	if f.UsesCache() {
-		if cache, err = newCache(ctx, "cache", s, network); err != nil {
+		if cache, err = newCache(ctx, "cache", CacheArgs{
+			Subnets: network.PrivateSubnetIDs, SecurityGroup: network.CacheSG, NodeType: s.CacheNodeType,
+		}); err != nil {
 			return nil, err
 		}
 		outputs["cacheEndpoint"] = cache.Endpoint
@@ -130,7 +132,10 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 
 	var balancer *LoadBalancer
 	if f.LoadBalancer {
-		if balancer, err = newLoadBalancer(ctx, "web", s, network); err != nil {
+		if balancer, err = newLoadBalancer(ctx, "web", LoadBalancerArgs{
+			VpcID: network.VpcID, Subnets: network.PublicSubnetIDs, SecurityGroup: network.LoadBalancerSG,
+			InternetPath: network.InternetPath, DeletionProtection: s.DeletionProtection, CertificateArn: s.CertificateArn,
+		}); err != nil {
 			return nil, err
 		}
 		outputs["url"] = balancer.URL
@@ -146,7 +151,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 	var alarms *Alarms
 	if f.AutoScaling {
-		if alarms, err = newAlarms(ctx, "scaling", s, fleet, balancer); err != nil {
+		if alarms, err = newAlarms(ctx, "scaling", AlarmsArgs{
+			GroupName: fleet.Group.Name, LoadBalancerArnSuffix: balancer.ALB.ArnSuffix,
+			ScaleOutLatency: s.ScaleOutLatency, ScaleInLatency: s.ScaleInLatency,
+			ScaleOutCooldown: s.ScaleOutCooldown, ScaleInCooldown: s.ScaleInCooldown,
+		}); err != nil {
 			return nil, err
 		}
 		outputs["autoScalingGroup"] = fleet.Group.Name

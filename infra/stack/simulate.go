@@ -45,6 +45,12 @@ type Simulation struct {
 // namespace) under Pulumi's mocks. AWS answers are stand-ins: two zones in
 // us-east-1, a fixed AMI id, and computed fields derived from names.
 func Simulate(stackConfig map[string]string, opts Options) (*Simulation, error) {
+	return simulateRun(stackConfig, func(ctx *pulumi.Context) (pulumi.Map, error) { return Build(ctx, opts) })
+}
+
+// simulateRun runs build under the mocks, so a test can build one
+// component alone.
+func simulateRun(stackConfig map[string]string, build func(*pulumi.Context) (pulumi.Map, error)) (*Simulation, error) {
 	m := &mocks{}
 	config := map[string]string{}
 	for k, v := range stackConfig {
@@ -53,7 +59,7 @@ func Simulate(stackConfig map[string]string, opts Options) (*Simulation, error) 
 	sim := &Simulation{}
 	var outputsMu sync.Mutex
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		outputs, err := Build(ctx, opts)
+		outputs, err := build(ctx)
 		if err != nil {
 			return err
 		}
