@@ -27,8 +27,8 @@ const doctorTimeout = 5 * time.Second
 
 // runDoctor checks every dependency the settings name, prints a line per
 // check, and fails when any check does: `webdemo doctor`.
-func runDoctor(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(args, getenv, stdout)
+func runDoctor(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout io.Writer) error {
+	cfg, err := config.Load(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}

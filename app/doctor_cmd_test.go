@@ -42,7 +42,7 @@ func level2Env(t *testing.T) map[string]string {
 func runDoctorWith(t *testing.T, env map[string]string) (string, error) {
 	t.Helper()
 	var out strings.Builder
-	err := run(context.Background(), []string{"doctor"}, func(k string) string { return env[k] }, &out)
+	err := run(context.Background(), []string{"doctor"}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out)
 	t.Logf("webdemo doctor: %v\n%s", err, out.String())
 	return out.String(), err
 }

@@ -39,7 +39,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	logs := &apptest.Output{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return full[k] }, logs) }()
+	go func() { done <- run(ctx, nil, func(k string) (string, bool) { v, ok := full[k]; return v, ok }, logs) }()
 	var once sync.Once
 	var err error
 	stop := func() error {
@@ -102,7 +102,7 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 			"UPLOAD_DIR":  filepath.Join(dir, "uploads"),
 			k:             v,
 		}
-		err := run(context.Background(), nil, func(name string) string { return settings[name] }, io.Discard)
+		err := run(context.Background(), nil, func(name string) (string, bool) { v, ok := settings[name]; return v, ok }, io.Discard)
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want one line starting %q", env, err, want)
 		}

@@ -41,6 +41,7 @@ func TestMetricsListener(t *testing.T) {
 		`webdemo_backend_call_duration_seconds_count{backend="blob",op="put"} 1`,
 		`webdemo_uploads_total{result="stored"} 1`,
 		`webdemo_sessions_total{event="login"} 1`,
+		`webdemo_photos_hidden_total 0`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(body, want) {
@@ -70,7 +71,7 @@ func TestMetricsOffByDefault(t *testing.T) {
 	if err := app.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(app.log.String(), "metrics") {
+	if strings.Contains(app.log.String(), "serving metrics") {
 		t.Errorf("metrics served without METRICS_ADDR:\n%s", app.log)
 	}
 }
@@ -90,7 +91,7 @@ func TestMetricsPortInUse(t *testing.T) {
 		"SQLITE_PATH":  filepath.Join(dir, "webdemo.db"),
 		"UPLOAD_DIR":   filepath.Join(dir, "uploads"),
 	}
-	err = run(context.Background(), nil, func(k string) string { return settings[k] }, io.Discard)
+	err = run(context.Background(), nil, func(k string) (string, bool) { v, ok := settings[k]; return v, ok }, io.Discard)
 	if err == nil || !strings.HasPrefix(err.Error(), "METRICS_ADDR: ") {
 		t.Fatalf("err = %v, want one starting METRICS_ADDR", err)
 	}

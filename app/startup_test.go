@@ -31,7 +31,7 @@ func TestBadAddrCreatesNothing(t *testing.T) {
 				"SQLITE_PATH": filepath.Join(data, "webdemo.db"),
 				"UPLOAD_DIR":  filepath.Join(data, "uploads"),
 			}
-			err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard)
+			err := run(context.Background(), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, io.Discard)
 			if err == nil || !strings.HasPrefix(err.Error(), "ADDR: ") || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want one line starting ADDR:", err)
 			}

@@ -1,5 +1,6 @@
 // Package apptest drives a running web-demo app over HTTP the way a browser
-// does, for the tests of the app and of the local cluster.
+// does, for the tests of the app and of the local cluster. It imports only
+// the standard library.
 package apptest
 
 import (

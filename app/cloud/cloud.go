@@ -1,6 +1,7 @@
 // Package cloud reads what the app needs from AWS at run time: database
 // credentials from Secrets Manager, the simulated latency from SSM, and the
-// instance's identity from IMDSv2. Nothing here is needed off AWS.
+// instance's identity from IMDSv2. Nothing here is needed off AWS. It
+// imports the AWS SDK and no package of the app.
 package cloud
 
 import (

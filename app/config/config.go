@@ -1,4 +1,6 @@
-// Package config defines every setting of the web-demo app, once.
+// Package config defines every setting of the web-demo app, once. It
+// imports only the standard library, so infra and the scripts can use it
+// without pulling in the app.
 //
 // The app reads settings from the environment (and mirrored flags); the
 // Pulumi program and the local cluster render the same settings back into an
@@ -266,8 +268,10 @@ func Default() Config {
 
 // Load reads the configuration from args (flags such as -db-driver=mysql)
 // and the environment, in that order of precedence, over Default. The error
-// names the offending setting in one line.
-func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+// names the offending setting in one line. lookupEnv is os.LookupEnv or a
+// stand-in: a variable set to empty (or blank) text is a value, the empty
+// text, not a return to the default, which only an unset one gives.
+func Load(args []string, lookupEnv func(string) (string, bool), usage io.Writer) (Config, error) {
 	cfg := Default()
 	flags := flag.NewFlagSet("webdemo", flag.ContinueOnError)
 	flags.SetOutput(usage)
@@ -286,10 +290,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	for _, s := range Settings {
 		raw, ok := *fromFlags[s.Name], set[s.FlagName()]
 		if !ok {
-			// Blank counts as unset, as empty does: Environ could not
-			// render a value that reads back as blank.
-			raw = getenv(s.Name)
-			ok = strings.TrimSpace(raw) != ""
+			raw, ok = lookupEnv(s.Name)
 		}
 		if !ok {
 			continue
@@ -327,6 +328,9 @@ func (s Setting) parse(cfg *Config, raw string) error {
 	}
 	if !utf8.ValidString(raw) {
 		return fmt.Errorf("%q is not valid UTF-8", raw)
+	}
+	if raw == "" {
+		return s.parseEmpty(cfg)
 	}
 	if s.allowed != nil && !slices.Contains(s.allowed, raw) {
 		return fmt.Errorf("%q is not one of %s", raw, strings.Join(s.allowed, ", "))
@@ -380,6 +384,36 @@ func (s Setting) parse(cfg *Config, raw string) error {
 		panic(fmt.Sprintf("config: setting %s has unsupported type %T", s.Name, p))
 	}
 	return nil
+}
+
+// parseEmpty sets a setting given as empty text: text and lists become
+// empty; a number, duration, switch or choice has no empty value, so the
+// error says what it takes, and that unsetting it gives the default.
+func (s Setting) parseEmpty(cfg *Config) error {
+	var want string
+	switch p := s.field(cfg).(type) {
+	case *string:
+		if s.allowed == nil {
+			*p = ""
+			return nil
+		}
+		want = "one of " + strings.Join(s.allowed, ", ")
+	case *[]string:
+		*p = nil
+		return nil
+	case *[]netip.Prefix:
+		*p = nil
+		return nil
+	case *bool:
+		want = "true or false"
+	case *int, *int64:
+		want = "a whole number"
+	case *time.Duration:
+		want = "a duration such as 1.5s"
+	default:
+		panic(fmt.Sprintf("config: setting %s has unsupported type %T", s.Name, p))
+	}
+	return fmt.Errorf("empty, but it takes %s; unset it for the default, %s", want, s.Default())
 }
 
 // maxListItems bounds a comma-separated setting.
@@ -656,7 +690,8 @@ func httpURL(raw string) bool {
 }
 
 // Environ renders the settings that differ from Default as KEY=value lines,
-// sorted as in Settings. Load(nil, env) of the result gives back c.
+// sorted as in Settings; an empty value is a KEY= line. Load(nil, env) of
+// the result gives back c.
 func (c Config) Environ() []string {
 	d := Default()
 	var out []string

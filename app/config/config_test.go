@@ -12,13 +12,17 @@ import (
 	"webdemo/app/config"
 )
 
-func env(pairs ...string) func(string) string {
+// env is an environment of KEY=value pairs, as os.LookupEnv reads one.
+func env(pairs ...string) func(string) (string, bool) {
 	m := map[string]string{}
 	for _, p := range pairs {
 		k, v, _ := strings.Cut(p, "=")
 		m[k] = v
 	}
-	return func(k string) string { return m[k] }
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
 }
 
 func TestDefaultIsZeroSetup(t *testing.T) {

@@ -27,6 +27,8 @@ func FuzzLoad(f *testing.F) {
 		{"LATENCY", "1e300"},
 		{"MYSQL_PASSWORD", "pw\nMYSQL_HOST=evil"},
 		{"S3_PRESIGN_EXPIRY", "169h"},
+		{"S3_PREFIX", ""},
+		{"PAGE_SIZE", " "},
 	} {
 		f.Add(uint8(index(seed.name)), seed.value)
 	}

@@ -1,7 +1,8 @@
 // Package doctor checks every dependency the app's settings name and, for
 // each failure, names its likely cause at the tutorial level that uses it,
 // so that a broken level explains itself: `webdemo doctor` on an instance,
-// and once at every boot in the console log.
+// and once at every boot in the console log. It imports config, cloud and
+// photo, and the clients of the services it checks; never the server.
 package doctor
 
 import (

@@ -1,6 +1,7 @@
 // Package imagefile checks that an uploaded file holds exactly one whole
 // image of an accepted type, and copies it without the metadata that can
-// tell where, when or with what it was taken.
+// tell where, when or with what it was taken. It imports only the standard
+// library and golang.org/x/image, no package of the app.
 //
 // Clean walks the file's own structure (JPEG segments, PNG chunks, GIF
 // blocks, WebP chunks) as it streams, so it needs memory for one segment at

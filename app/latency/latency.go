@@ -1,5 +1,6 @@
 // Package latency holds the simulated front-page delay, the tutorial's
-// $latency, and keeps it current while the server runs.
+// $latency, and keeps it current while the server runs. It imports only
+// package config, for the duration syntax and the longest delay.
 package latency
 
 import (

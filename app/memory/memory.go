@@ -1,5 +1,6 @@
 // Package memory keeps state in the server's own memory: the front-page
 // cache for a single server. Sessions in memory use scs's own memstore.
+// It imports only package photo.
 package memory
 
 import (

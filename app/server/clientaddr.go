@@ -82,16 +82,16 @@ func (s *Server) throttleLogins(next http.Handler) http.Handler {
 	if s.logins == nil {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		client := clientAddr(r, s.opts.TrustedProxies)
 		ok, retryAfter := s.logins.Allow(throttleKey(client))
 		if !ok {
 			secs := int((retryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			s.fail(w, http.StatusTooManyRequests, "Too many login attempts from your address. Please wait "+plural(secs, "second")+" and try again.")
-			return
+			return reject(http.StatusTooManyRequests, "Too many login attempts from your address. Please wait %s and try again.", plural(secs, "second"))
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

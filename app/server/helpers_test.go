@@ -102,6 +102,9 @@ type response struct {
 	status int
 	header http.Header
 	body   string
+	// closed is set when the server said it closes the connection
+	// (Connection: close, which the client takes out of header).
+	closed bool
 }
 
 func (s *site) do(req *http.Request) response {
@@ -115,7 +118,7 @@ func (s *site) do(req *http.Request) response {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return response{resp.StatusCode, resp.Header, string(body)}
+	return response{resp.StatusCode, resp.Header, string(body), resp.Close}
 }
 
 func (s *site) get(path string) response {

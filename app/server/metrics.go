@@ -16,6 +16,7 @@ type Metrics struct {
 	pageCache       *prometheus.CounterVec
 	uploads         *prometheus.CounterVec
 	sessions        *prometheus.CounterVec
+	errors          *prometheus.CounterVec
 }
 
 // NewMetrics creates the server's series and registers them with reg.
@@ -48,8 +49,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "webdemo_sessions_total",
 			Help: "Sessions started by a login and ended by a logout.",
 		}, []string{"event"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "webdemo_http_errors_total",
+			Help: "Requests answered with the error page, by status code.",
+		}, []string{"status"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.backendDuration, m.backendErrors, m.pageCache, m.uploads, m.sessions} {
+	for _, c := range []prometheus.Collector{m.requests, m.backendDuration, m.backendErrors, m.pageCache, m.uploads, m.sessions, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -112,6 +117,13 @@ func (m *Metrics) upload(result string) {
 func (m *Metrics) session(event string) {
 	if m != nil {
 		m.sessions.WithLabelValues(event).Inc()
+	}
+}
+
+// httpError counts a request answered with the error page.
+func (m *Metrics) httpError(status int) {
+	if m != nil {
+		m.errors.WithLabelValues(statusLabel(status)).Inc()
 	}
 }
 

@@ -21,19 +21,6 @@ import (
 	"webdemo/app/photo"
 )
 
-// uploadError is a rejected upload: a status and a message for the user.
-type uploadError struct {
-	status  int
-	message string
-}
-
-// Error returns the message shown to the user.
-func (e *uploadError) Error() string { return e.message }
-
-func reject(status int, format string, args ...any) error {
-	return &uploadError{status, fmt.Sprintf(format, args...)}
-}
-
 const (
 	// multipartOverhead bounds everything in the form besides the photo's
 	// own bytes: boundaries, part headers, the token, other fields.
@@ -75,31 +62,29 @@ var (
 // handleUpload stores a photo. The body is never held in memory: the first
 // bytes decide the type, the rest streams through imagefile.Clean into a
 // temporary file, and only a checked, cleaned image reaches the store.
-func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	requestBody := r.Body
+// Route it through lingerOnRefusal.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) error {
 	user := s.sessions.GetString(r.Context(), sessionUserKey)
 	if user == "" {
-		s.failUpload(w, r, requestBody, reject(http.StatusUnauthorized, "Log in to upload photos."))
-		return
+		return reject(http.StatusUnauthorized, "Log in to upload photos.")
 	}
 	// A full server answers at once, before reading any of the body.
 	select {
 	case s.uploads <- struct{}{}:
 	default:
 		w.Header().Set("Retry-After", uploadRetryAfter)
-		s.failUpload(w, r, requestBody, reject(http.StatusServiceUnavailable, "The server is busy with other uploads. Please try again in a few seconds."))
-		return
+		return reject(http.StatusServiceUnavailable, "The server is busy with other uploads. Please try again in a few seconds.")
 	}
 	err := s.receiveUpload(r, user)
 	// The slot and the temporary file are free before the answer leaves,
 	// so a client that has its answer finds them free.
 	<-s.uploads
 	if err != nil {
-		s.failUpload(w, r, requestBody, err)
-		return
+		return err
 	}
 	s.Metrics.upload("stored")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
 
 // receiveUpload reads, checks and stores an upload. It returns nil once the
@@ -128,8 +113,7 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 		case err == nil:
 			return s.replayed(ctx, first, user, form)
 		case !errors.Is(err, photo.ErrNotFound):
-			s.Logger.Error("find upload token", "err", err)
-			return errDatabaseDown
+			return databaseDown(fmt.Errorf("find upload token: %w", err))
 		}
 	}
 	if err := s.checkPixels(ctx, form); err != nil {
@@ -147,8 +131,8 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 	ctx, cancel := context.WithTimeout(ctx, storeAndRecordLimit)
 	defer cancel()
 	if err := s.Blobs.Put(ctx, key, form.contentType, form.file, form.info.Size); err != nil {
-		s.Logger.Error("store upload", "key", key, "err", err)
-		return reject(http.StatusBadGateway, "The photo store is unavailable, so the photo was not saved. Please try again.")
+		return failed(http.StatusBadGateway, "The photo store is unavailable, so the photo was not saved. Please try again.",
+			fmt.Errorf("store upload %s: %w", key, err))
 	}
 	first, err := s.Metadata.Add(ctx, photo.Photo{Username: user, Key: key, ContentType: form.contentType,
 		CreatedAt: time.Now(), UploadToken: form.token})
@@ -166,8 +150,7 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 			// Unknown: a row may point at the blob, so it stays. An
 			// unlisted blob is garbage; a listed photo without its
 			// bytes would be broken for everyone.
-			s.Logger.Error("record upload: outcome unknown; keeping the blob", "key", key, "err", err, "find_err", findErr)
-			return errDatabaseDown
+			return databaseDown(fmt.Errorf("record upload %s: outcome unknown; keeping the blob: %w", key, errors.Join(err, findErr)))
 		}
 	}
 	if err != nil {
@@ -180,8 +163,7 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 			// The same form, sent twice at once: the other one won.
 			return s.replayed(ctx, first, user, form)
 		}
-		s.Logger.Error("record upload", "key", key, "err", err)
-		return errDatabaseDown
+		return databaseDown(fmt.Errorf("record upload %s: %w", key, err))
 	}
 	s.invalidatePages(ctx)
 	return nil
@@ -192,8 +174,11 @@ func (s *Server) receiveUpload(r *http.Request, user string) error {
 // well above it.
 const storeAndRecordLimit = 2 * time.Minute
 
-var errDatabaseDown = reject(http.StatusServiceUnavailable,
-	"The photo database is unavailable, so the photo was not saved. Please try again.")
+// databaseDown is an upload the database could not record, for cause.
+func databaseDown(cause error) error {
+	return failed(http.StatusServiceUnavailable,
+		"The photo database is unavailable, so the photo was not saved. Please try again.", cause)
+}
 
 // uploadToken is a fresh one-time token for a logged-in visitor's upload
 // form: sent back with the photo, it lets a retried request find the first
@@ -228,27 +213,34 @@ func (s *Server) replayed(ctx context.Context, first photo.Photo, user string, f
 	return nil
 }
 
-// failUpload answers a refused upload with its status and message, at
-// once, whatever is left of the body. Then it lingers: it reads and drops
-// the rest of the body for a few seconds, up to what an upload may send, as
-// web servers do before closing, so a client still sending sees this answer
+// lingerOnRefusal answers a refused upload with its error page at once,
+// whatever is left of the body. Then it lingers: it reads and drops the
+// rest of the body for a few seconds, up to what an upload may send, as web
+// servers do before closing, so a client still sending sees this answer
 // rather than a reset connection. Nothing read is kept.
-func (s *Server) failUpload(w http.ResponseWriter, r *http.Request, body io.Reader, err error) {
-	s.Metrics.upload("rejected")
-	var ue *uploadError
-	if !errors.As(err, &ue) {
-		s.Logger.Error("upload", "err", err)
-		ue = &uploadError{http.StatusInternalServerError, "The photo could not be saved."}
-	}
-	rc := http.NewResponseController(w)
-	// Without this, net/http reads up to 256 KiB of the body before it
-	// sends any answer.
-	fullDuplex := rc.EnableFullDuplex() == nil
-	w.Header().Set("Connection", "close")
-	s.fail(w, ue.status, ue.message)
-	if limit := s.opts.MaxUploadBytes + multipartOverhead; fullDuplex && r.ContentLength <= limit && rc.Flush() == nil {
-		_ = rc.SetReadDeadline(time.Now().Add(lingerFor))
-		_, _ = io.CopyN(io.Discard, body, limit)
+func (s *Server) lingerOnRefusal(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body := r.Body // before the handler wraps it
+		err := h(w, r)
+		if err == nil {
+			return nil
+		}
+		s.Metrics.upload("rejected")
+		var he *httpError
+		if !errors.As(err, &he) {
+			err = failed(http.StatusInternalServerError, "The photo could not be saved.", err)
+		}
+		rc := http.NewResponseController(w)
+		// Without this, net/http reads up to 256 KiB of the body before it
+		// sends any answer.
+		fullDuplex := rc.EnableFullDuplex() == nil
+		w.Header().Set("Connection", "close")
+		s.serveError(w, r, err)
+		if limit := s.opts.MaxUploadBytes + multipartOverhead; fullDuplex && r.ContentLength <= limit && rc.Flush() == nil {
+			_ = rc.SetReadDeadline(time.Now().Add(lingerFor))
+			_, _ = io.CopyN(io.Discard, body, limit)
+		}
+		return nil
 	}
 }
 
@@ -262,14 +254,12 @@ func (s *Server) sameUpload(ctx context.Context, first photo.Photo, user string,
 	}
 	stored, _, err := s.Blobs.Open(ctx, first.Key)
 	if err != nil {
-		s.Logger.Error("open first upload", "key", first.Key, "err", err)
-		return reject(http.StatusBadGateway, "The photo store is unavailable right now. Please try again.")
+		return storeDown(fmt.Errorf("open first upload %s: %w", first.Key, err))
 	}
 	defer stored.Close()
 	storedSum, err := digest(stored)
 	if err != nil {
-		s.Logger.Error("read first upload", "key", first.Key, "err", err)
-		return reject(http.StatusBadGateway, "The photo store is unavailable right now. Please try again.")
+		return storeDown(fmt.Errorf("read first upload %s: %w", first.Key, err))
 	}
 	if _, err := form.file.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -282,6 +272,11 @@ func (s *Server) sameUpload(ctx context.Context, first photo.Photo, user string,
 		return reused
 	}
 	return nil
+}
+
+// storeDown is a replayed upload whose first photo could not be read back.
+func storeDown(cause error) error {
+	return failed(http.StatusBadGateway, "The photo store is unavailable right now. Please try again.", cause)
 }
 
 func digest(r io.Reader) ([sha256.Size]byte, error) {
@@ -431,7 +426,7 @@ func (s *Server) checkPixels(ctx context.Context, form *uploadForm) error {
 	}
 	release, err := s.decodes.acquire(ctx, cost)
 	if err != nil {
-		return reject(http.StatusServiceUnavailable, "The upload was cancelled.")
+		return failed(http.StatusServiceUnavailable, "The upload was cancelled.", err)
 	}
 	defer release()
 	if _, err := form.file.Seek(0, io.SeekStart); err != nil {

@@ -70,8 +70,8 @@ func FuzzReadForm(f *testing.F) {
 		body := &formBody{r: bytes.NewReader(data), allowance: multipartOverhead}
 		form, err := s.readForm(multipart.NewReader(body, "B"), body)
 		if err != nil {
-			var ue *uploadError
-			if !errors.As(err, &ue) {
+			var he *httpError
+			if !errors.As(err, &he) {
 				t.Fatalf("refused without a message: %v", err)
 			}
 		} else {

@@ -1,6 +1,7 @@
 // Package throttle limits how often each client may do something, such as
 // log in, with a token bucket per client. It remembers a bounded number of
-// clients, so a flood from many addresses costs fixed memory.
+// clients, so a flood from many addresses costs fixed memory. It imports
+// no package of the app.
 package throttle
 
 import (

@@ -1,5 +1,6 @@
 // Package testenv connects tests to the real services that scripts/test.sh
 // installs and starts: MariaDB, memcached and an S3-compatible endpoint.
+// It imports apptest and the services' clients; only tests import it.
 //
 // A test whose service is missing is skipped on a developer's machine and
 // fails when CI=true, so CI can never pass by skipping.

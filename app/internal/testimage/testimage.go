@@ -1,6 +1,7 @@
 // Package testimage builds image files for tests: plain ones from the
 // standard encoders, and ones carrying the metadata, damage or trailing
-// bytes that an upload must be checked for.
+// bytes that an upload must be checked for. It imports only the standard
+// library; only tests import it.
 package testimage
 
 import (
