@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"webdemo/app/cloud"
 	"webdemo/app/config"
@@ -26,6 +27,7 @@ import (
 	"webdemo/app/memory"
 	"webdemo/app/photo"
 	"webdemo/app/s3blob"
+	"webdemo/app/servable"
 	"webdemo/app/server"
 	"webdemo/app/sqldb"
 )
@@ -40,6 +42,8 @@ type backends struct {
 	identity      server.Identity
 	latencySource func(context.Context) (string, error)
 	closers       []func() error
+	// collectors are the backends' own Prometheus series.
+	collectors []prometheus.Collector
 }
 
 func (b *backends) close() {
@@ -73,6 +77,10 @@ func openBackends(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	}
 	b.blobs = blobs
 	b.closers = append(b.closers, closeBlobs)
+	// Never list a photo whose image cannot be served, such as one a
+	// level step has not copied yet.
+	listed := servable.New(b.metadata, blobs, logger)
+	b.metadata, b.collectors = listed, append(b.collectors, listed)
 
 	mc := memcached.NewClient(cfg.MemcachedServers, memcachedOptions(cfg, logger))
 	switch cfg.Sessions {

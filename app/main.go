@@ -2,7 +2,9 @@
 // on an embedded SQLite file, uploads under ./data and in-memory sessions;
 // environment variables (see package config) move each part to its tutorial
 // level's backend. `webdemo doctor` checks each of those backends instead
-// (see package doctor).
+// (see package doctor); `webdemo copy` copies the photos from another
+// level's stores (see package photocopy). It is the one package that
+// imports the backends: it picks them from the settings and wires them in.
 package main
 
 import (
@@ -32,19 +34,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "webdemo:", err)
 		os.Exit(1)
 	}
 }
 
 // run starts the app and blocks until ctx ends, then shuts down gracefully.
-// "doctor" as the first argument checks the dependencies instead.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+// "doctor" as the first argument checks the dependencies instead; "copy"
+// copies the photos from the FROM_ settings' stores and exits. lookupEnv is
+// os.LookupEnv: a variable set to empty is a value, not the default.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "doctor" {
-		return runDoctor(ctx, args[1:], getenv, stdout)
+		return runDoctor(ctx, args[1:], lookupEnv, stdout)
 	}
-	cfg, err := config.Load(args, getenv, stdout)
+	if len(args) > 0 && args[0] == "copy" {
+		return runCopy(ctx, args[1:], lookupEnv, stdout)
+	}
+	cfg, err := config.Load(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -79,6 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// A private registry: only what this app registers is served.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(b.collectors...)
 	metrics, err := server.NewMetrics(registry)
 	if err != nil {
 		return err

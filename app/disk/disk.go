@@ -1,5 +1,6 @@
 // Package disk stores uploads in a local directory: the instance's disk at
-// level 0 and the shared EFS mount at level 1.
+// level 0 and the shared EFS mount at level 1. It imports only package
+// photo.
 package disk
 
 import (
@@ -83,6 +84,22 @@ func (b *Blobs) Open(_ context.Context, key string) (io.ReadCloser, string, erro
 		return nil, "", fmt.Errorf("disk: %w", err)
 	}
 	return f, photo.ContentTypeOf(key), nil
+}
+
+// Exists reports whether a regular file is stored under key, as Put
+// leaves it; a symlink planted there does not count.
+func (b *Blobs) Exists(_ context.Context, key string) (bool, error) {
+	if !photo.ValidKey(key) {
+		return false, nil
+	}
+	info, err := b.root.Lstat(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("disk: %w", err)
+	}
+	return info.Mode().IsRegular(), nil
 }
 
 // Delete removes key.

@@ -1,7 +1,8 @@
 // Package photo holds the web-demo domain: a photo's record and the
 // interfaces of the stores behind it. Each backend lives in a package of its
 // own and satisfies these interfaces; package conformance tests them all
-// alike.
+// alike. It imports only the standard library, so every package may import
+// it.
 package photo
 
 import (
@@ -20,6 +21,10 @@ var ErrNotFound = errors.New("not found")
 // ErrUploadTokenUsed is returned by Metadata.Add when a photo with the same
 // upload token is already recorded: the upload is a replay.
 var ErrUploadTokenUsed = errors.New("upload token already used")
+
+// ErrAlreadyRecorded is returned by Metadata.Import when a photo is
+// already recorded under the key: the copy is there already.
+var ErrAlreadyRecorded = errors.New("photo already recorded")
 
 // Photo is one uploaded image's record, a row of upload_images.
 type Photo struct {
@@ -42,8 +47,21 @@ type Metadata interface {
 	Add(ctx context.Context, p Photo) (Photo, error)
 	// ByUploadToken returns the photo recorded with token, or ErrNotFound.
 	ByUploadToken(ctx context.Context, token string) (Photo, error)
-	// Latest returns up to n photos, newest first.
+	// Latest returns up to n photos, newest first: by CreatedAt, then ID,
+	// so photos copied in from another store fall in among the others by
+	// when they were uploaded.
 	Latest(ctx context.Context, n int) ([]Photo, error)
+	// OldestAfter returns up to n photos that come after the photo after,
+	// oldest first (by CreatedAt, then ID). Starting from the zero Photo
+	// and then after the last photo of each page walks every photo once.
+	OldestAfter(ctx context.Context, after Photo, n int) ([]Photo, error)
+	// Import records a photo copied from another store as it is: its
+	// Username, Key, ContentType, CreatedAt and UploadToken are kept, and
+	// it gets an ID of its own. If a photo is already recorded under p.Key,
+	// Import records nothing and returns an error wrapping
+	// ErrAlreadyRecorded; if only p.UploadToken is, one wrapping
+	// ErrUploadTokenUsed.
+	Import(ctx context.Context, p Photo) (Photo, error)
 	// Recorded returns which of keys have a photo recorded under them.
 	// Invalid keys are never recorded.
 	Recorded(ctx context.Context, keys []string) (map[string]bool, error)
@@ -60,6 +78,9 @@ type Blobs interface {
 	// Open returns the bytes and content type stored under key, or
 	// ErrNotFound.
 	Open(ctx context.Context, key string) (io.ReadCloser, string, error)
+	// Exists reports whether key is stored, without reading its bytes.
+	// Invalid keys are never stored.
+	Exists(ctx context.Context, key string) (bool, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// URL is where a browser fetches key: an app path or a presigned URL.

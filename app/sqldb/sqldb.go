@@ -1,6 +1,7 @@
 // Package sqldb stores photo records in SQL: an embedded SQLite file for the
 // zero-setup default, or MySQL (MariaDB, RDS) for the tutorial's levels.
-// Both speak the same queries; only the schema's dialect differs.
+// Both speak the same queries; only the schema's dialect differs. It
+// imports package photo and the two SQL drivers, nothing else of the app.
 package sqldb
 
 import (
@@ -37,6 +38,9 @@ type dialect struct {
 	// addTokenColumn and addTokenIndex bring a table made before upload
 	// tokens up to date.
 	addTokenColumn, addTokenIndex string
+	// addTimelineIndex lets Latest and OldestAfter walk photos by time
+	// without sorting the table.
+	addTimelineIndex string
 }
 
 var sqliteDialect = dialect{
@@ -45,6 +49,8 @@ var sqliteDialect = dialect{
 	hasIndex:       `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'upload_images' AND name = ?`,
 	addTokenColumn: `ALTER TABLE upload_images ADD COLUMN upload_token TEXT`,
 	addTokenIndex:  `CREATE UNIQUE INDEX IF NOT EXISTS upload_images_upload_token ON upload_images (upload_token)`,
+
+	addTimelineIndex: `CREATE INDEX IF NOT EXISTS upload_images_timeline ON upload_images (timeline, id)`,
 }
 
 var mysqlDialect = dialect{
@@ -57,6 +63,8 @@ var mysqlDialect = dialect{
 	// checks first, and accepts losing the race to another server.
 	addTokenColumn: `ALTER TABLE upload_images ADD COLUMN upload_token VARCHAR(64) NULL`,
 	addTokenIndex:  `ALTER TABLE upload_images ADD UNIQUE KEY upload_images_upload_token (upload_token)`,
+
+	addTimelineIndex: `ALTER TABLE upload_images ADD KEY upload_images_timeline (timeline, id)`,
 }
 
 var _ photo.Metadata = (*Store)(nil)
@@ -82,7 +90,8 @@ const mysqlSchema = `CREATE TABLE IF NOT EXISTS upload_images (
 	timeline     BIGINT      NOT NULL,
 	upload_token VARCHAR(64) NULL,
 	UNIQUE KEY upload_images_filename (filename),
-	UNIQUE KEY upload_images_upload_token (upload_token)
+	UNIQUE KEY upload_images_upload_token (upload_token),
+	KEY upload_images_timeline (timeline, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`
 
 // OpenSQLite opens (creating if needed) the SQLite file at path. WAL lets
@@ -101,7 +110,7 @@ func OpenSQLite(path string) (*Store, error) {
 	return &Store{db: db, dialect: sqliteDialect}, nil
 }
 
-// NewMySQL wraps an open MySQL pool (see package mysqlconn).
+// NewMySQL wraps an open MySQL pool; OpenMySQL opens one from settings.
 func NewMySQL(db *sql.DB) *Store {
 	return &Store{db: db, dialect: mysqlDialect}
 }
@@ -118,6 +127,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if err := s.ensure(ctx, s.dialect.hasIndex, "upload_images_upload_token", s.dialect.addTokenIndex); err != nil {
 		return fmt.Errorf("index upload_token: %w", err)
+	}
+	if err := s.ensure(ctx, s.dialect.hasIndex, "upload_images_timeline", s.dialect.addTimelineIndex); err != nil {
+		return fmt.Errorf("index timeline: %w", err)
 	}
 	stmt, err := s.db.PrepareContext(ctx, latestQuery)
 	if err != nil {
@@ -151,20 +163,63 @@ func (s *Store) ensure(ctx context.Context, exists, name, create string) error {
 
 const photoColumns = `id, username, filename, content_type, timeline, upload_token`
 
-const latestQuery = `SELECT ` + photoColumns + ` FROM upload_images ORDER BY id DESC LIMIT ?`
+// latestQuery orders by upload time, so a photo copied in later still
+// falls in its place; the timeline index serves it without a sort.
+const latestQuery = `SELECT ` + photoColumns + ` FROM upload_images ORDER BY timeline DESC, id DESC LIMIT ?`
+
+const oldestAfterQuery = `SELECT ` + photoColumns + ` FROM upload_images
+	WHERE timeline > ? OR (timeline = ? AND id > ?) ORDER BY timeline, id LIMIT ?`
 
 // Add inserts p. CreatedAt is kept with microsecond precision in UTC. A
 // photo whose upload token is already recorded is not inserted: Add returns
 // the first one and photo.ErrUploadTokenUsed.
 func (s *Store) Add(ctx context.Context, p photo.Photo) (photo.Photo, error) {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = time.Now()
+	}
+	p, err := s.insert(ctx, p)
+	if err != nil {
+		// The unique index refused the token, whichever driver's words
+		// say so: the first photo is there to be found.
+		if p.UploadToken != "" {
+			if first, findErr := s.ByUploadToken(ctx, p.UploadToken); findErr == nil {
+				return first, fmt.Errorf("insert photo: %w", photo.ErrUploadTokenUsed)
+			}
+		}
+		return p, fmt.Errorf("insert photo: %w", err)
+	}
+	return p, nil
+}
+
+// Import inserts a photo copied from another store, keeping its time. The
+// unique index on the key decides between copies racing each other.
+func (s *Store) Import(ctx context.Context, p photo.Photo) (photo.Photo, error) {
+	if p.CreatedAt.IsZero() {
+		return p, errors.New("sqldb: import of a photo without a time")
+	}
+	p, err := s.insert(ctx, p)
+	if err == nil {
+		return p, nil
+	}
+	if recorded, findErr := s.Recorded(ctx, []string{p.Key}); findErr == nil && recorded[p.Key] {
+		return p, fmt.Errorf("import photo %s: %w", p.Key, photo.ErrAlreadyRecorded)
+	}
+	if p.UploadToken != "" {
+		if _, findErr := s.ByUploadToken(ctx, p.UploadToken); findErr == nil {
+			return p, fmt.Errorf("import photo %s: %w", p.Key, photo.ErrUploadTokenUsed)
+		}
+	}
+	return p, fmt.Errorf("import photo %s: %w", p.Key, err)
+}
+
+// insert checks p and inserts it as it is, with CreatedAt kept to the
+// microsecond in UTC.
+func (s *Store) insert(ctx context.Context, p photo.Photo) (photo.Photo, error) {
 	if !photo.ValidKey(p.Key) {
 		return p, errors.New("sqldb: invalid key " + p.Key)
 	}
 	if p.UploadToken != "" && !photo.ValidUploadToken(p.UploadToken) {
 		return p, errors.New("sqldb: invalid upload token " + p.UploadToken)
-	}
-	if p.CreatedAt.IsZero() {
-		p.CreatedAt = time.Now()
 	}
 	p.CreatedAt = p.CreatedAt.UTC().Truncate(time.Microsecond)
 	token := sql.NullString{String: p.UploadToken, Valid: p.UploadToken != ""}
@@ -172,17 +227,10 @@ func (s *Store) Add(ctx context.Context, p photo.Photo) (photo.Photo, error) {
 		`INSERT INTO upload_images (username, filename, content_type, timeline, upload_token) VALUES (?, ?, ?, ?, ?)`,
 		p.Username, p.Key, p.ContentType, p.CreatedAt.UnixMicro(), token)
 	if err != nil {
-		// The unique index refused the token, whichever driver's words
-		// say so: the first photo is there to be found.
-		if token.Valid {
-			if first, findErr := s.ByUploadToken(ctx, p.UploadToken); findErr == nil {
-				return first, fmt.Errorf("insert photo: %w", photo.ErrUploadTokenUsed)
-			}
-		}
-		return p, fmt.Errorf("insert photo: %w", err)
+		return p, err
 	}
 	if p.ID, err = res.LastInsertId(); err != nil {
-		return p, fmt.Errorf("insert photo: %w", err)
+		return p, err
 	}
 	return p, nil
 }
@@ -250,8 +298,7 @@ func scanPhoto(row interface{ Scan(...any) error }) (photo.Photo, error) {
 	return p, nil
 }
 
-// Latest returns up to n photos, newest first. The auto-increment id orders
-// them, so the primary key serves the query without a sort.
+// Latest returns up to n photos, newest first by upload time, then ID.
 func (s *Store) Latest(ctx context.Context, n int) ([]photo.Photo, error) {
 	var rows *sql.Rows
 	var err error
@@ -263,6 +310,21 @@ func (s *Store) Latest(ctx context.Context, n int) ([]photo.Photo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list photos: %w", err)
 	}
+	return scanPhotos(rows, n)
+}
+
+// OldestAfter returns up to n photos after the given one, oldest first.
+func (s *Store) OldestAfter(ctx context.Context, after photo.Photo, n int) ([]photo.Photo, error) {
+	micros := after.CreatedAt.UTC().Truncate(time.Microsecond).UnixMicro()
+	rows, err := s.db.QueryContext(ctx, oldestAfterQuery, micros, micros, after.ID, n)
+	if err != nil {
+		return nil, fmt.Errorf("list photos: %w", err)
+	}
+	return scanPhotos(rows, n)
+}
+
+// scanPhotos reads and closes rows of photoColumns, expecting up to n.
+func scanPhotos(rows *sql.Rows, n int) ([]photo.Photo, error) {
 	defer rows.Close()
 	photos := make([]photo.Photo, 0, n)
 	for rows.Next() {

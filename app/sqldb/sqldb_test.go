@@ -192,6 +192,7 @@ func TestSQLiteMigratesAnOlderTable(t *testing.T) {
 	oldKey := createOldTable(t, db, oldSQLiteSchema)
 	store := migrateTogether(t, 4, func() (*sqldb.Store, error) { return sqldb.OpenSQLite(path) })
 	checkMigrated(t, store, oldKey)
+	checkIndex(t, db, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'upload_images_timeline'`)
 }
 
 func TestMySQLMigratesAnOlderTable(t *testing.T) {
@@ -206,4 +207,15 @@ func TestMySQLMigratesAnOlderTable(t *testing.T) {
 		return sqldb.OpenMySQL(sqldb.MySQLOptions{DSN: cfg.FormatDSN(), MaxConns: 2})
 	})
 	checkMigrated(t, store, oldKey)
+	checkIndex(t, db, `SELECT COUNT(*) FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'upload_images' AND INDEX_NAME = 'upload_images_timeline'`)
+}
+
+// checkIndex checks that the time index Latest walks was added.
+func checkIndex(t *testing.T, db *sql.DB, count string) {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(count).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("no upload_images_timeline index after migrating (%d, %v)", n, err)
+	}
 }

@@ -1,6 +1,7 @@
 // Package conformance holds one test suite per store interface. Every
 // implementation runs the same suite, so the disk and cloud versions of a
-// store behave alike.
+// store behave alike. It imports package photo and scs; only tests import
+// it.
 package conformance
 
 import (
@@ -213,6 +214,177 @@ func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
 			t.Fatal(err)
 		}
 	})
+	importing(t, open)
+}
+
+// importing tests Latest's order by time, OldestAfter and Import: what
+// copying photos between stores relies on.
+func importing(t *testing.T, open func(t *testing.T) photo.Metadata) {
+	ctx := context.Background()
+	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	// Recorded out of time order, with two photos sharing a time, as
+	// uploads and copies from another store mix.
+	offsets := []time.Duration{5, 1, 3, 3, 0, 4, 2}
+	fill := func(t *testing.T, store photo.Metadata) []photo.Photo {
+		t.Helper()
+		var added []photo.Photo
+		for i, minutes := range offsets {
+			p, err := store.Import(ctx, photo.Photo{Username: fmt.Sprint("user", i), Key: newKey(t, "image/png"),
+				ContentType: "image/png", CreatedAt: base.Add(minutes * time.Minute), UploadToken: photo.NewUploadToken()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			added = append(added, p)
+		}
+		// Oldest first: by time, then ID.
+		slices.SortStableFunc(added, func(a, b photo.Photo) int {
+			if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		return added
+	}
+	keysOf := func(photos []photo.Photo) []string {
+		var keys []string
+		for _, p := range photos {
+			keys = append(keys, p.Key)
+		}
+		return keys
+	}
+	t.Run("latest is newest first by time, then id", func(t *testing.T) {
+		store := open(t)
+		oldestFirst := fill(t, store)
+		got, err := store.Latest(ctx, len(offsets))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(oldestFirst)
+		slices.Reverse(want)
+		if !slices.Equal(keysOf(got), keysOf(want)) {
+			t.Fatalf("Latest = %v\nwant %v", keysOf(got), keysOf(want))
+		}
+	})
+	t.Run("oldest after walks every photo once, oldest first", func(t *testing.T) {
+		store := open(t)
+		want := fill(t, store)
+		for _, size := range []int{1, 3, len(offsets), 100} {
+			var got []photo.Photo
+			var after photo.Photo
+			for range len(offsets) + 2 {
+				page, err := store.OldestAfter(ctx, after, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > size {
+					t.Fatalf("OldestAfter(%d) returned %d photos", size, len(page))
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1]
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("pages of %d = %v\nwant %v", size, got, want)
+			}
+		}
+	})
+	t.Run("import keeps every field", func(t *testing.T) {
+		store := open(t)
+		when := time.Date(2019, 7, 8, 9, 10, 11, 123456789, time.UTC)
+		in := photo.Photo{ID: 999, Username: "Zoë", Key: newKey(t, "image/webp"), ContentType: "image/webp", CreatedAt: when,
+			UploadToken: photo.NewUploadToken()}
+		got, err := store.Import(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := store.Latest(ctx, 10)
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("Latest = %v, %v", listed, err)
+		}
+		want := in
+		want.ID = listed[0].ID
+		want.CreatedAt = when.Truncate(time.Microsecond)
+		if listed[0] != want || got != want {
+			t.Fatalf("Import returned %+v, Latest lists %+v; want %+v", got, listed[0], want)
+		}
+		if found, err := store.ByUploadToken(ctx, in.UploadToken); err != nil || found != want {
+			t.Fatalf("ByUploadToken = %+v, %v; want %+v", found, err, want)
+		}
+	})
+	t.Run("import of a recorded key records nothing", func(t *testing.T) {
+		store := open(t)
+		added, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", UploadToken: photo.NewUploadToken()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, copied := range []photo.Photo{
+			{Username: "a", Key: added.Key, ContentType: "image/png", CreatedAt: added.CreatedAt, UploadToken: added.UploadToken},
+			{Username: "b", Key: added.Key, ContentType: "image/png", CreatedAt: base},
+		} {
+			if _, err := store.Import(ctx, copied); !errors.Is(err, photo.ErrAlreadyRecorded) {
+				t.Errorf("Import of a recorded key = %v; want ErrAlreadyRecorded", err)
+			}
+		}
+		if got, err := store.Latest(ctx, 10); err != nil || len(got) != 1 || got[0].Username != "a" {
+			t.Fatalf("Latest = %v, %v; want only the first photo", got, err)
+		}
+	})
+	t.Run("import of a used token under another key records nothing", func(t *testing.T) {
+		store := open(t)
+		token := photo.NewUploadToken()
+		if _, err := store.Add(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", UploadToken: token}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Import(ctx, photo.Photo{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png", CreatedAt: base, UploadToken: token})
+		if !errors.Is(err, photo.ErrUploadTokenUsed) || errors.Is(err, photo.ErrAlreadyRecorded) {
+			t.Fatalf("Import with a used token = %v; want ErrUploadTokenUsed", err)
+		}
+		if got, _ := store.Latest(ctx, 10); len(got) != 1 {
+			t.Fatalf("store holds %d photos; want 1", len(got))
+		}
+	})
+	t.Run("import refuses an invalid key or a missing time", func(t *testing.T) {
+		store := open(t)
+		for _, p := range []photo.Photo{
+			{Username: "a", Key: "../../etc/passwd", ContentType: "image/png", CreatedAt: base},
+			{Username: "a", Key: newKey(t, "image/png"), ContentType: "image/png"},
+		} {
+			if _, err := store.Import(ctx, p); err == nil || errors.Is(err, photo.ErrAlreadyRecorded) {
+				t.Errorf("Import(%+v) = %v; want a refusal", p, err)
+			}
+		}
+		if got, _ := store.Latest(ctx, 10); len(got) != 0 {
+			t.Fatalf("store holds %v after refused Imports", got)
+		}
+	})
+	t.Run("concurrent imports of one photo record it once", func(t *testing.T) {
+		store := open(t)
+		p := photo.Photo{Username: "a", Key: newKey(t, "image/jpeg"), ContentType: "image/jpeg", CreatedAt: base, UploadToken: photo.NewUploadToken()}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				_, err := store.Import(ctx, p)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, photo.ErrAlreadyRecorded):
+				t.Errorf("Import = %v; want nil or ErrAlreadyRecorded", err)
+			}
+		}
+		if got, err := store.Latest(ctx, 10); won != 1 || err != nil || len(got) != 1 {
+			t.Fatalf("%d Imports succeeded and the store holds %d photos (%v); want 1 and 1", won, len(got), err)
+		}
+	})
 }
 
 // Blobs tests a photo.Blobs. open returns an empty store.
@@ -265,6 +437,27 @@ func Blobs(t *testing.T, open func(t *testing.T) photo.Blobs) {
 		}
 		if _, _, err := store.Open(ctx, key); !errors.Is(err, photo.ErrNotFound) {
 			t.Fatalf("after a failed Put, Open = %v; want ErrNotFound", err)
+		}
+	})
+	t.Run("exists tells stored keys", func(t *testing.T) {
+		store := open(t)
+		key := newKey(t, "image/png")
+		for _, missing := range []string{key, "../secret", "", "x.png"} {
+			if ok, err := store.Exists(ctx, missing); ok || err != nil {
+				t.Errorf("Exists(%q) on an empty store = %t, %v; want false", missing, ok, err)
+			}
+		}
+		if err := store.Put(ctx, key, "image/png", strings.NewReader("png"), 3); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := store.Exists(ctx, key); !ok || err != nil {
+			t.Fatalf("Exists after Put = %t, %v; want true", ok, err)
+		}
+		if err := store.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := store.Exists(ctx, key); ok || err != nil {
+			t.Fatalf("Exists after Delete = %t, %v; want false", ok, err)
 		}
 	})
 	t.Run("delete is idempotent", func(t *testing.T) {
