@@ -1,6 +1,6 @@
 // Package memcached keeps shared state in memcached (ElastiCache on AWS):
 // the front-page cache and the session store that lets any server answer
-// any user.
+// any user. It imports package photo, gomemcache and scs.
 package memcached
 
 import (
@@ -190,8 +190,19 @@ func NewCache(client *memcache.Client, prefix string) *Cache {
 }
 
 // GetMulti is one round trip per server holding any of the keys: one, with
-// a single node.
+// a single node. A single key is a plain get, which spares the goroutine
+// gomemcache starts for each server in a multi-get.
 func (c *Cache) GetMulti(_ context.Context, keys ...string) (map[string][]byte, error) {
+	if len(keys) == 1 {
+		item, err := c.client.Get(c.prefix + keys[0])
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			return map[string][]byte{}, nil
+		case err != nil:
+			return nil, fmt.Errorf("memcached get: %w", err)
+		}
+		return map[string][]byte{keys[0]: item.Value}, nil
+	}
 	prefixed := make([]string, len(keys))
 	for i, k := range keys {
 		prefixed[i] = c.prefix + k

@@ -1,6 +1,7 @@
 // Package s3blob stores uploads in an S3 bucket under a prefix, the
 // tutorial's level 2. Browsers fetch images straight from S3 through
-// presigned URLs, or from a CDN when one is configured.
+// presigned URLs, or from a CDN when one is configured. It imports package
+// photo and the AWS SDK.
 package s3blob
 
 import (
@@ -8,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -32,6 +35,8 @@ type Blobs struct {
 	client  *s3.Client
 	presign *s3.PresignClient
 	opts    Options
+	// now is the clock URLs are signed by; tests set it.
+	now func() time.Time
 }
 
 var _ photo.Blobs = (*Blobs)(nil)
@@ -39,7 +44,44 @@ var _ photo.Blobs = (*Blobs)(nil)
 // New returns a store using client, which carries region, credentials and
 // any custom endpoint.
 func New(client *s3.Client, opts Options) *Blobs {
-	return &Blobs{client: client, presign: s3.NewPresignClient(client), opts: opts}
+	b := &Blobs{client: client, opts: opts, now: time.Now}
+	b.presign = s3.NewPresignClient(client, func(o *s3.PresignOptions) {
+		// As the SDK's own presigner, but signing at the start of the window.
+		o.Presigner = windowedPresigner{blobs: b, next: v4.NewSigner(func(so *v4.SignerOptions) {
+			so.Logger = client.Options().Logger
+			so.LogSigning = client.Options().ClientLogMode.IsSigning()
+			so.DisableURIPathEscaping = true
+		})}
+	})
+	return b
+}
+
+// presignWindow is how long one photo keeps the same presigned URL: URLs
+// are signed as if at the start of the current window, so a browser caches
+// the image and a rendered page can be reused. A URL is therefore valid for
+// at least its expiry less the window when it is handed out.
+const presignWindow = 5 * time.Minute
+
+// window is the signing window: presignWindow, or a quarter of a shorter
+// expiry, so a URL always has at least three quarters of its life left.
+func (b *Blobs) window() time.Duration {
+	return max(time.Second, min(presignWindow, b.opts.PresignExpiry/4))
+}
+
+// signingTime is the start of the window now falls in.
+func (b *Blobs) signingTime() time.Time { return b.now().UTC().Truncate(b.window()) }
+
+// windowedPresigner signs at the start of the signing window rather than
+// now.
+type windowedPresigner struct {
+	blobs *Blobs
+	next  s3.HTTPPresignerV4
+}
+
+// PresignHTTP implements s3.HTTPPresignerV4.
+func (p windowedPresigner) PresignHTTP(ctx context.Context, credentials aws.Credentials, r *http.Request,
+	payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) (string, http.Header, error) {
+	return p.next.PresignHTTP(ctx, credentials, r, payloadHash, service, region, p.blobs.signingTime(), optFns...)
 }
 
 func (b *Blobs) objectKey(key string) string { return b.opts.Prefix + key }
@@ -86,6 +128,26 @@ func (b *Blobs) Open(ctx context.Context, key string) (io.ReadCloser, string, er
 	return out.Body, aws.ToString(out.ContentType), nil
 }
 
+// Exists asks for the object's metadata only (HeadObject, authorized as
+// s3:GetObject). Without s3:ListBucket, S3 answers a missing key with 403,
+// which is an error here, not "missing".
+func (b *Blobs) Exists(ctx context.Context, key string) (bool, error) {
+	if !photo.ValidKey(key) {
+		return false, nil
+	}
+	_, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(b.opts.Bucket),
+		Key:    aws.String(b.objectKey(key)),
+	})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("s3 head: %w", err)
+	}
+	return true, nil
+}
+
 // Delete removes the object.
 func (b *Blobs) Delete(ctx context.Context, key string) error {
 	if !photo.ValidKey(key) {
@@ -127,7 +189,10 @@ func (b *Blobs) List(ctx context.Context) ([]photo.StoredBlob, error) {
 // URL presigns a GET, or joins the CDN base URL. Presigning is local
 // computation: no request leaves the server. The presigned URL pins the
 // response's Content-Type to the key's, so even an object whose metadata
-// was changed in the bucket is served as the image it is.
+// was changed in the bucket is served as the image it is. It is signed as
+// of the start of the signing window, so the same key gets the same URL
+// for the whole window, and the URL is valid for at least the expiry less
+// the window.
 func (b *Blobs) URL(ctx context.Context, key string) (string, error) {
 	if !photo.ValidKey(key) {
 		return "", fmt.Errorf("s3: invalid key %q", key)
@@ -166,7 +231,8 @@ func (b *Blobs) presignExpiry(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("s3 presign: credentials: %w", err)
 	}
 	if creds.CanExpire {
-		if left := time.Until(creds.Expires).Truncate(time.Second); left < expiry {
+		// Counted from the signing time, so the URL stays the same all window.
+		if left := creds.Expires.Sub(b.signingTime()).Truncate(time.Second); left < expiry {
 			expiry = max(left, time.Second)
 		}
 	}

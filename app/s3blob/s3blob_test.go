@@ -123,38 +123,83 @@ func (c expiringCredentials) Retrieve(context.Context) (aws.Credentials, error) 
 		CanExpire: true, Expires: c.expires}, nil
 }
 
+// urlLife returns when a presigned URL was signed and when it expires.
+func urlLife(t *testing.T, raw string) (signed, expires time.Time) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err = time.Parse("20060102T150405Z", u.Query().Get("X-Amz-Date"))
+	if err != nil {
+		t.Fatalf("no X-Amz-Date in %s", raw)
+	}
+	seconds, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
+	if err != nil {
+		t.Fatalf("no X-Amz-Expires in %s", raw)
+	}
+	return signed, signed.Add(time.Duration(seconds) * time.Second)
+}
+
 // A URL signed with temporary credentials dies with them, so it must not
 // claim a longer life than they have left.
 func TestPresignedURLLivesNoLongerThanItsCredentials(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		credsLeft   time.Duration
-		wantAtMost  time.Duration
-		wantAtLeast time.Duration
+		name      string
+		credsLeft time.Duration
+		// wantLeft bounds how long the URL is valid from now.
+		wantLeftAtMost, wantLeftAtLeast time.Duration
 	}{
-		{"credentials outlive the expiry", 6 * time.Hour, time.Hour, time.Hour},
+		{"credentials outlive the expiry", 6 * time.Hour, time.Hour, 55 * time.Minute},
 		{"credentials expire first", 10 * time.Minute, 10 * time.Minute, 9 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			client := s3.New(s3.Options{Region: "us-east-1", Credentials: expiringCredentials{time.Now().Add(tc.credsLeft)}})
+			now := time.Now()
+			client := s3.New(s3.Options{Region: "us-east-1", Credentials: expiringCredentials{now.Add(tc.credsLeft)}})
 			store := s3blob.New(client, s3blob.Options{Bucket: "uploads-bucket", Prefix: "uploads/", PresignExpiry: time.Hour})
+			s3blob.SetClock(store, func() time.Time { return now })
 			key, _ := photo.NewKey("image/png")
 			raw, err := store.URL(context.Background(), key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			u, err := url.Parse(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seconds, err := strconv.Atoi(u.Query().Get("X-Amz-Expires"))
-			if err != nil {
-				t.Fatalf("no X-Amz-Expires in %s", raw)
-			}
-			got := time.Duration(seconds) * time.Second
-			if got > tc.wantAtMost || got < tc.wantAtLeast {
-				t.Fatalf("URL lives %s; want between %s and %s", got, tc.wantAtLeast, tc.wantAtMost)
+			_, expires := urlLife(t, raw)
+			if left := expires.Sub(now); left > tc.wantLeftAtMost || left < tc.wantLeftAtLeast {
+				t.Fatalf("URL is valid for %s more; want between %s and %s", left, tc.wantLeftAtLeast, tc.wantLeftAtMost)
 			}
 		})
+	}
+}
+
+// A photo keeps the same URL for the whole signing window, so browsers
+// cache it and a rendered page can be reused; a URL handed out at any
+// moment still has at least the expiry less the window to live.
+func TestPresignedURLIsStableWithinItsWindow(t *testing.T) {
+	client := s3.New(s3.Options{Region: "us-east-1", Credentials: expiringCredentials{time.Now().Add(24 * time.Hour)}})
+	store := s3blob.New(client, s3blob.Options{Bucket: "uploads-bucket", Prefix: "uploads/", PresignExpiry: time.Hour})
+	key, _ := photo.NewKey("image/jpeg")
+	at := func(now time.Time) string {
+		s3blob.SetClock(store, func() time.Time { return now })
+		raw, err := store.URL(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	start := time.Date(2026, 12, 1, 12, 5, 0, 0, time.UTC)
+	first := at(start)
+	if got := at(start.Add(4*time.Minute + 59*time.Second)); got != first {
+		t.Fatalf("URL changed within the window:\n%s\n%s", first, got)
+	}
+	next := at(start.Add(5 * time.Minute))
+	if next == first {
+		t.Fatal("URL did not change in the next window")
+	}
+	for _, offset := range []time.Duration{0, time.Second, 2*time.Minute + 30*time.Second, 4*time.Minute + 59*time.Second} {
+		now := start.Add(offset)
+		signed, expires := urlLife(t, at(now))
+		if signed.After(now) || expires.Sub(now) < 55*time.Minute || expires.Sub(signed) > time.Hour {
+			t.Errorf("at +%s: signed %s, expires %s; want signed by now, at least 55m left, at most 1h in all", offset, signed, expires)
+		}
 	}
 }

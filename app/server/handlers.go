@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -14,23 +16,46 @@ import (
 	"webdemo/app/photo"
 )
 
-// handleIndex serves the front page, after the simulated latency.
+// handleIndex serves the front page, after the simulated latency. An
+// anonymous visitor's page is bytes built once per list: on a cache hit,
+// or while the database returns the same photos, nothing is rendered.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	slept := time.Now()
-	s.Latency.Sleep(r.Context())
-	addTiming(r.Context(), stageLatency, time.Since(slept))
-	list, err := s.photoList(r.Context())
+	s.Latency.Sleep(ctx)
+	addTiming(ctx, stageLatency, time.Since(slept))
+	v, _ := ctx.Value(viewerKey{}).(viewer)
+	anonymous := v == viewer{}
+	list, err := s.photoList(ctx, !anonymous)
 	if err != nil {
 		s.Logger.Error("front page", "err", err)
 		s.fail(w, http.StatusServiceUnavailable, "The photo database is unavailable right now. This page will work again by itself once it is back.")
 		return
 	}
-	v, _ := r.Context().Value(viewerKey{}).(viewer)
+	if anonymous && list.page != nil {
+		writePage(w, r, list.page, list.length)
+		return
+	}
 	s.render(w, http.StatusOK, "index", &indexPage{
 		User: v.User, Fingerprint: v.Fingerprint, SessionDown: v.SessionDown,
 		Server: s.Identity, Photos: list.HTML, FromDB: list.FromDB, Count: list.Count, Stale: list.Stale,
 		UploadToken: uploadToken(v.User),
 	})
+}
+
+// htmlContentType is shared by every prebuilt page's headers; nothing
+// changes a header value in place.
+var htmlContentType = []string{"text/html; charset=utf-8"}
+
+// writePage sends a prebuilt page.
+func writePage(w http.ResponseWriter, r *http.Request, page []byte, length []string) {
+	h := w.Header()
+	h["Content-Type"] = htmlContentType
+	h["Content-Length"] = length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(page)
+	}
 }
 
 // indexPage is the front page's data. A flat, named struct keeps the
@@ -59,47 +84,120 @@ type photoListing struct {
 	// Stale is set when the database could not be read and the list is the
 	// last one read from it, which may miss newer uploads.
 	Stale bool
+	// page, when set, is the whole front page an anonymous visitor gets
+	// with this list, and length its Content-Length.
+	page   []byte
+	length []string
 }
 
-// photoList returns the rendered list of the latest photos. With a cache it
-// costs one round trip on a hit; a cache that fails is skipped, not fatal.
-// When the database cannot be read, the last photos read from it, kept in
-// the cache, stand in, marked Stale.
-func (s *Server) photoList(ctx context.Context) (photoListing, error) {
-	var generation string
+// photoList returns the rendered list of the latest photos. With a cache,
+// a hit costs at most one round trip, and for anonymous visitors (fresh
+// false) usually none; a cache that fails is skipped, not fatal. When the
+// database cannot be read, the last photos read from it, kept in the
+// cache, stand in, marked Stale.
+func (s *Server) photoList(ctx context.Context, fresh bool) (photoListing, error) {
+	var generation uint64
+	cacheUp := false
 	if s.pages != nil {
-		cached, gen, hit, err := s.pages.lookup(ctx)
+		cached, gen, err := s.pages.cachedList(ctx, fresh)
 		switch {
 		case err != nil:
 			s.Metrics.pageCacheLookup("error")
 			s.Logger.Warn("page cache unavailable; reading the database", "err", err)
-		case hit:
+		case cached != nil:
+			// A hit from this server's memory made no round trip; the
+			// entry still says the cache answered.
+			addTiming(ctx, stageCache, 0)
 			noteCache(ctx, true)
 			s.Metrics.pageCacheLookup("hit")
-			return photoListing{HTML: template.HTML(cached)}, nil
+			return photoListing{HTML: cached.list, page: cached.page, length: cached.length}, nil
 		default:
 			noteCache(ctx, false)
 			s.Metrics.pageCacheLookup("miss")
-			generation = gen
+			generation, cacheUp = gen, true
 		}
 	}
 	photos, err := s.Metadata.Latest(ctx, s.opts.PageSize)
 	if err != nil {
 		return s.lastGoodList(ctx, err)
 	}
-	list, err := s.renderPhotos(ctx, photos)
+	rendered, err := s.renderedFor(ctx, photos)
 	if err != nil {
 		return photoListing{}, err
 	}
-	if generation != "" {
-		if err := s.pages.store(ctx, generation, []byte(list)); err != nil {
+	if cacheUp {
+		if _, err := s.pages.store(ctx, generation, rendered.list, rendered.at); err != nil {
 			s.Logger.Warn("page cache set", "err", err)
 		}
 		if err := s.pages.keepLastGood(ctx, photos); err != nil {
 			s.Logger.Warn("keep last known photo list", "err", err)
 		}
 	}
-	return photoListing{HTML: list, FromDB: true, Count: len(photos)}, nil
+	return photoListing{HTML: rendered.list, FromDB: true, Count: len(photos),
+		page: rendered.page, length: rendered.length}, nil
+}
+
+// renderedList is a photo list as rendered from the database, with the
+// anonymous page that shows it and says it was fetched from there.
+type renderedList struct {
+	photos []photo.Photo
+	list   template.HTML
+	at     time.Time
+	page   []byte
+	length []string
+}
+
+// renderedFor renders photos, or reuses the last rendering while the
+// database keeps returning the same photos: every page still reads the
+// database, but only a change costs rendering. A rendering is reused for
+// at most the page cache's list age, so its image URLs stay valid.
+func (s *Server) renderedFor(ctx context.Context, photos []photo.Photo) (*renderedList, error) {
+	now := time.Now()
+	if last := s.lastRendered.Load(); last != nil && now.Sub(last.at) < s.listMaxAge() && samePhotos(last.photos, photos) {
+		return last, nil
+	}
+	list, err := s.renderPhotos(ctx, photos)
+	if err != nil {
+		return nil, err
+	}
+	rendered := &renderedList{photos: photos, list: list, at: now}
+	rendered.page, rendered.length = s.anonymousPage(list, true, len(photos))
+	s.lastRendered.Store(rendered)
+	return rendered, nil
+}
+
+// listMaxAge is how long a rendered list may be served.
+func (s *Server) listMaxAge() time.Duration {
+	if s.pages != nil {
+		return s.pages.maxAge
+	}
+	return maxListAge
+}
+
+// samePhotos reports whether two lists show the same photos.
+func samePhotos(a, b []photo.Photo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || a[i].Username != b[i].Username || !a[i].CreatedAt.Equal(b[i].CreatedAt) {
+			return false
+		}
+	}
+	return true
+}
+
+// anonymousPage renders the whole front page a visitor without a session
+// gets with list, once, so serving it is a copy. On an error it returns
+// nil, and each page is rendered as it is served.
+func (s *Server) anonymousPage(list template.HTML, fromDB bool, count int) ([]byte, []string) {
+	var buf bytes.Buffer
+	err := templates.ExecuteTemplate(&buf, "index", &indexPage{Server: s.Identity, Photos: list, FromDB: fromDB, Count: count})
+	if err != nil {
+		s.Logger.Error("render", "template", "index", "err", err)
+		return nil, nil
+	}
+	return buf.Bytes(), []string{strconv.Itoa(buf.Len())}
 }
 
 // lastGoodList answers a failed database read with the last photos read
@@ -154,21 +252,17 @@ type photoItem struct {
 
 // handleImage serves an upload from the store, for the disk store's image
 // paths and for any server at any level.
-func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) error {
 	key := mux.Vars(r)["key"]
 	if !photo.ValidKey(key) {
-		s.fail(w, http.StatusNotFound, "There is no such photo.")
-		return
+		return reject(http.StatusNotFound, "There is no such photo.")
 	}
 	body, contentType, err := s.Blobs.Open(r.Context(), key)
 	if errors.Is(err, photo.ErrNotFound) {
-		s.fail(w, http.StatusNotFound, "There is no such photo.")
-		return
+		return reject(http.StatusNotFound, "There is no such photo.")
 	}
 	if err != nil {
-		s.Logger.Error("open upload", "key", key, "err", err)
-		s.fail(w, http.StatusBadGateway, "The photo store is unavailable right now.")
-		return
+		return failed(http.StatusBadGateway, "The photo store is unavailable right now.", fmt.Errorf("open upload %s: %w", key, err))
 	}
 	defer body.Close()
 	h := w.Header()
@@ -177,14 +271,16 @@ func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
 	if rs, ok := body.(io.ReadSeeker); ok {
 		// Files get ranges and conditional requests for free.
 		http.ServeContent(w, r, key, time.Time{}, rs)
-		return
+		return nil
 	}
 	if r.Method == http.MethodHead {
-		return
+		return nil
 	}
+	// Once the body has started, a failure can only be logged.
 	if _, err := io.Copy(w, body); err != nil {
 		s.Logger.Warn("send upload", "key", key, "err", err)
 	}
+	return nil
 }
 
 // handleHealth is the load balancer's check. It is shallow on purpose: a

@@ -62,6 +62,17 @@ func (t *timedMetadata) Latest(ctx context.Context, n int) ([]photo.Photo, error
 	return photos, err
 }
 
+// OldestAfter implements photo.Metadata; only the copy calls it, so it is
+// passed through untimed.
+func (t *timedMetadata) OldestAfter(ctx context.Context, after photo.Photo, n int) ([]photo.Photo, error) {
+	return t.next.OldestAfter(ctx, after, n)
+}
+
+// Import implements photo.Metadata; only the copy calls it, untimed.
+func (t *timedMetadata) Import(ctx context.Context, p photo.Photo) (photo.Photo, error) {
+	return t.next.Import(ctx, p)
+}
+
 // Recorded implements photo.Metadata.
 func (t *timedMetadata) Recorded(ctx context.Context, keys []string) (map[string]bool, error) {
 	start := time.Now()
@@ -107,6 +118,12 @@ func (t *timedBlobs) Open(ctx context.Context, key string) (io.ReadCloser, strin
 	body, contentType, err := t.next.Open(ctx, key)
 	t.open.done(ctx, start, err)
 	return body, contentType, err
+}
+
+// Exists implements photo.Blobs; the server does not call it itself, so
+// it is passed through untimed.
+func (t *timedBlobs) Exists(ctx context.Context, key string) (bool, error) {
+	return t.next.Exists(ctx, key)
 }
 
 // Delete implements photo.Blobs.

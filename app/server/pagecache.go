@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"webdemo/app/photo"
@@ -13,9 +15,15 @@ import (
 
 // pageCache keeps the front page's rendered photo list in the shared cache,
 // tagged with the generation it was read at; every upload bumps the
-// generation. A hit needs the list and the generation, fetched together in
-// one round trip, to agree, so a list read before an upload is never served
-// after it, whichever server wrote it and however late.
+// generation. A list is served only for the generation it is tagged with,
+// so a list read before an upload is never served after this server has
+// seen the upload's generation, whichever server wrote it and however late.
+//
+// Each server keeps the current list, and the anonymous front page built
+// around it, in its own memory, and reads the shared generation at most
+// every generationCheckEvery for anonymous visitors, who thus see an upload
+// within maxGenerationAge. Logged-in visitors read it on every page, so an
+// uploader sees their photo on the very next page, on any server.
 //
 // Beside it, under a key of its own and without the generation check, the
 // cache keeps the last photos read from the database, for the front page to
@@ -25,46 +33,184 @@ type pageCache struct {
 	listKey     string
 	genKey      string
 	lastGoodKey string
-	ttl         time.Duration
+	// maxAge bounds how long a list is served after it was rendered, so the
+	// image URLs in it stay valid.
+	maxAge time.Duration
+	// build makes the anonymous front page around a list, once per list,
+	// and its Content-Length; nil if it cannot.
+	build func(list template.HTML) (page []byte, length []string)
+	now   func() time.Time
+
+	gen        atomic.Pointer[generation]
+	refreshing atomic.Bool
+	local      atomic.Pointer[localList]
 }
+
+// generation is the shared generation as this server last read it.
+type generation struct {
+	n uint64
+	// checked is when the read was sent: every upload acknowledged before
+	// it is at or below n.
+	checked time.Time
+}
+
+// localList is the current list kept in this server's memory.
+type localList struct {
+	gen     uint64
+	list    template.HTML
+	expires time.Time
+	// page is the whole anonymous front page, and length its
+	// Content-Length header value.
+	page   []byte
+	length []string
+}
+
+const (
+	// generationCheckEvery is how often a server rereads the shared
+	// generation for anonymous visitors.
+	generationCheckEvery = 250 * time.Millisecond
+	// maxGenerationAge is the oldest generation an anonymous page is ever
+	// served with: while one request rereads it, others keep the one they
+	// have up to this age. It bounds how late anonymous visitors see an
+	// upload, with room for a slow cache round trip below one second.
+	maxGenerationAge = 750 * time.Millisecond
+	// maxListAge bounds how long a rendered list is served whatever
+	// PAGE_CACHE_TTL says: presigned image URLs are signed for a window of
+	// at most 5 minutes and live an hour, so a page never carries a URL
+	// with less than 50 minutes left.
+	maxListAge = 5 * time.Minute
+)
 
 // lastGoodTTL is how long the last photos read from the database stay
 // available for an outage: far longer than any outage should last.
 const lastGoodTTL = 24 * time.Hour
 
-func newPageCache(cache photo.Cache, pageSize int, ttl time.Duration) *pageCache {
+func newPageCache(cache photo.Cache, pageSize int, ttl time.Duration, build func(template.HTML) ([]byte, []string)) *pageCache {
+	if ttl <= 0 || ttl > maxListAge {
+		ttl = maxListAge
+	}
 	return &pageCache{
 		cache:       cache,
 		listKey:     "front-page:" + strconv.Itoa(pageSize),
 		genKey:      "front-page:generation",
 		lastGoodKey: "front-page:last-good:" + strconv.Itoa(pageSize),
-		ttl:         ttl,
+		maxAge:      ttl,
+		build:       build,
+		now:         time.Now,
 	}
 }
 
-// lookup returns the cached list on a hit. On a miss it returns the
-// generation to tag a freshly read list with.
-func (p *pageCache) lookup(ctx context.Context) (list []byte, generation string, hit bool, err error) {
+// cachedList answers a front page: the list for the current generation on
+// a hit, or on a miss the generation to tag a freshly read list with.
+// fresh reads the shared generation now; otherwise a copy up to
+// generationCheckEvery old (maxGenerationAge while another request rereads
+// it) will do.
+func (p *pageCache) cachedList(ctx context.Context, fresh bool) (list *localList, gen uint64, err error) {
+	now := p.now()
+	if !fresh {
+		if st := p.gen.Load(); st != nil {
+			if l := p.localFor(st.n, now); l != nil {
+				age := now.Sub(st.checked)
+				if age < generationCheckEvery {
+					return l, st.n, nil
+				}
+				if age < maxGenerationAge {
+					if !p.refreshing.CompareAndSwap(false, true) {
+						return l, st.n, nil // another request is rereading it
+					}
+					defer p.refreshing.Store(false)
+				}
+			}
+		}
+	}
+	return p.fetch(ctx)
+}
+
+// fetch reads the shared generation and list in one round trip.
+func (p *pageCache) fetch(ctx context.Context) (*localList, uint64, error) {
+	sent := p.now()
 	values, err := p.cache.GetMulti(ctx, p.genKey, p.listKey)
 	if err != nil {
-		return nil, "", false, err
+		return nil, 0, err
 	}
-	generation = string(values[p.genKey])
-	if generation == "" {
-		generation = "0"
+	var gen uint64
+	if v, ok := values[p.genKey]; ok {
+		if gen, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+			return nil, 0, fmt.Errorf("page cache generation %q is not a counter", v)
+		}
 	}
-	if tag, list, ok := bytes.Cut(values[p.listKey], []byte("\n")); ok && string(tag) == generation {
-		return list, generation, true, nil
+	p.sawGeneration(gen, sent, false)
+	now := p.now()
+	if l := p.localFor(gen, now); l != nil {
+		return l, gen, nil
 	}
-	return nil, generation, false, nil
+	tag, renderedAt, list, ok := parseTagged(values[p.listKey])
+	if !ok || tag != gen || !now.Before(renderedAt.Add(p.maxAge)) {
+		return nil, gen, nil
+	}
+	return p.keep(gen, template.HTML(list), renderedAt), gen, nil
 }
 
-// store caches a list read from the database after lookup returned
-// generation.
-func (p *pageCache) store(ctx context.Context, generation string, list []byte) error {
-	tagged := make([]byte, 0, len(generation)+1+len(list))
-	tagged = append(append(append(tagged, generation...), '\n'), list...)
-	return p.cache.Set(ctx, p.listKey, tagged, p.ttl)
+// localFor returns the list kept in memory if it is for gen and fresh.
+func (p *pageCache) localFor(gen uint64, now time.Time) *localList {
+	if l := p.local.Load(); l != nil && l.gen == gen && now.Before(l.expires) {
+		return l
+	}
+	return nil
+}
+
+// sawGeneration records a generation read (or, after an upload, bumped)
+// at sent. A read replaces any older read, even with a lower number, since
+// the counter starts again when the cache restarts; a bump only raises it.
+func (p *pageCache) sawGeneration(gen uint64, sent time.Time, bump bool) {
+	next := &generation{n: gen, checked: sent}
+	for {
+		old := p.gen.Load()
+		if old != nil && (sent.Before(old.checked) || bump && gen <= old.n) {
+			return
+		}
+		if p.gen.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// keep makes list this server's current list for gen, with the anonymous
+// page built around it once.
+func (p *pageCache) keep(gen uint64, list template.HTML, renderedAt time.Time) *localList {
+	l := &localList{gen: gen, list: list, expires: renderedAt.Add(p.maxAge)}
+	l.page, l.length = p.build(list)
+	if st := p.gen.Load(); st == nil || st.n == gen {
+		p.local.Store(l)
+	}
+	return l
+}
+
+// store caches a list read from the database, rendered at renderedAt,
+// after cachedList returned gen, here and in the shared cache.
+func (p *pageCache) store(ctx context.Context, gen uint64, list template.HTML, renderedAt time.Time) (*localList, error) {
+	l := p.keep(gen, list, renderedAt)
+	tagged := strconv.AppendUint(nil, gen, 10)
+	tagged = append(tagged, '\n')
+	tagged = strconv.AppendInt(tagged, renderedAt.UnixNano(), 10)
+	tagged = append(append(tagged, '\n'), list...)
+	return l, p.cache.Set(ctx, p.listKey, tagged, p.maxAge)
+}
+
+// parseTagged splits a cached list into its generation, rendering time and
+// bytes.
+func parseTagged(v []byte) (gen uint64, renderedAt time.Time, list []byte, ok bool) {
+	tag, rest, ok1 := bytes.Cut(v, []byte("\n"))
+	at, list, ok2 := bytes.Cut(rest, []byte("\n"))
+	if !ok1 || !ok2 {
+		return 0, time.Time{}, nil, false
+	}
+	gen, err1 := strconv.ParseUint(string(tag), 10, 64)
+	nanos, err2 := strconv.ParseInt(string(at), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, time.Time{}, nil, false
+	}
+	return gen, time.Unix(0, nanos), list, true
 }
 
 // keepLastGood stores the photos just read from the database for lastGood.
@@ -112,8 +258,15 @@ func (p *pageCache) lastGood(ctx context.Context) (photos []photo.Photo, ok bool
 	return photos, true, nil
 }
 
-// invalidate makes every cached list stale, on every server.
+// invalidate makes every cached list stale, on every server: this one at
+// once, the others within maxGenerationAge for anonymous visitors and at
+// once for logged-in ones.
 func (p *pageCache) invalidate(ctx context.Context) error {
-	_, err := p.cache.Incr(ctx, p.genKey)
-	return err
+	sent := p.now()
+	n, err := p.cache.Incr(ctx, p.genKey)
+	if err != nil {
+		return err
+	}
+	p.sawGeneration(n, sent, true)
+	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"html/template"
 	"testing"
 	"time"
 
@@ -9,34 +10,147 @@ import (
 	"webdemo/app/photo"
 )
 
+// clock is a settable time for page caches under test.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// newTestPageCache is one server's page cache over a shared cache, with
+// the anonymous page being the list itself.
+func newTestPageCache(shared photo.Cache, c *clock) *pageCache {
+	p := newPageCache(shared, 10, time.Minute, func(list template.HTML) ([]byte, []string) {
+		return []byte(list), []string{"0"}
+	})
+	if c != nil {
+		p.now = c.now
+	}
+	return p
+}
+
 // A list read before an upload and stored after it (a slow server racing
-// an upload on another) must never be served.
+// an upload on another) must never be served to a visitor who asks for
+// the current generation, on either server.
 func TestLateStoreOfAStaleListIsNeverServed(t *testing.T) {
 	ctx := context.Background()
-	pages := newPageCache(memory.NewCache(), 10, time.Minute)
+	shared := memory.NewCache()
+	slow, other := newTestPageCache(shared, nil), newTestPageCache(shared, nil)
 
-	_, before, hit, err := pages.lookup(ctx)
-	if err != nil || hit {
-		t.Fatalf("lookup on an empty cache: hit %v, %v", hit, err)
+	list, before, err := slow.cachedList(ctx, true)
+	if err != nil || list != nil {
+		t.Fatalf("lookup on an empty cache: %v, %v", list, err)
 	}
 	// Another server records an upload and invalidates…
-	if err := pages.invalidate(ctx); err != nil {
+	if err := other.invalidate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// …then the slow server stores the list it read before the upload.
-	if err := pages.store(ctx, before, []byte("stale list")); err != nil {
+	if _, err := slow.store(ctx, before, "stale list", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if list, _, hit, _ := pages.lookup(ctx); hit {
-		t.Fatalf("served %q, a list from before the upload", list)
+	for name, p := range map[string]*pageCache{"slow": slow, "other": other} {
+		if list, _, _ := p.cachedList(ctx, true); list != nil {
+			t.Fatalf("%s server served %q, a list from before the upload", name, list.list)
+		}
 	}
 
-	_, now, _, _ := pages.lookup(ctx)
-	if err := pages.store(ctx, now, []byte("fresh list")); err != nil {
+	_, now, _ := other.cachedList(ctx, true)
+	if _, err := other.store(ctx, now, "fresh list", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if list, _, hit, _ := pages.lookup(ctx); !hit || string(list) != "fresh list" {
-		t.Fatalf("lookup = %q, %v; want the fresh list", list, hit)
+	for name, p := range map[string]*pageCache{"slow": slow, "other": other} {
+		if list, _, _ := p.cachedList(ctx, true); list == nil || list.list != "fresh list" || string(list.page) != "fresh list" {
+			t.Fatalf("%s server: lookup = %v; want the fresh list", name, list)
+		}
+	}
+}
+
+// Anonymous visitors may get a list up to generationCheckEvery behind
+// another server's upload, never more; the server that took the upload
+// drops its list at once.
+func TestAnonymousPagesSeeAnUploadWithinTheBound(t *testing.T) {
+	ctx := context.Background()
+	shared := memory.NewCache()
+	c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	reader, uploader := newTestPageCache(shared, c), newTestPageCache(shared, c)
+
+	_, gen, err := reader.cachedList(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.store(ctx, gen, "old list", c.t); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, _ := uploader.cachedList(ctx, false); list == nil {
+		t.Fatal("the uploader's server did not find the stored list")
+	}
+	if err := uploader.invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, _ := uploader.cachedList(ctx, false); list != nil {
+		t.Fatalf("the server that took the upload still serves %q", list.list)
+	}
+	if list, _, _ := reader.cachedList(ctx, true); list != nil {
+		t.Fatalf("a fresh lookup elsewhere still serves %q", list.list)
+	}
+
+	// A server that has not looked since the upload may lag, but only
+	// until its copy of the generation is generationCheckEvery old.
+	reader2 := newTestPageCache(shared, c)
+	reader2.sawGeneration(gen, c.t, false)
+	reader2.keep(gen, "old list", c.t)
+	c.t = c.t.Add(generationCheckEvery - time.Millisecond)
+	if list, _, _ := reader2.cachedList(ctx, false); list == nil {
+		t.Fatal("within generationCheckEvery the kept list should still serve")
+	}
+	c.t = c.t.Add(time.Millisecond)
+	if list, _, _ := reader2.cachedList(ctx, false); list != nil {
+		t.Fatalf("after generationCheckEvery the server still serves %q from before the upload", list.list)
+	}
+}
+
+// While one request rereads the generation, others keep the one they have,
+// but never beyond maxGenerationAge.
+func TestGenerationIsNeverOlderThanMaxGenerationAge(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	p := newTestPageCache(memory.NewCache(), c)
+	p.sawGeneration(0, c.t, false)
+	p.keep(0, "list", c.t)
+	p.refreshing.Store(true) // another request is rereading it
+	c.t = c.t.Add(maxGenerationAge - time.Millisecond)
+	if list, _, _ := p.cachedList(ctx, false); list == nil {
+		t.Fatal("during a reread the kept list should serve")
+	}
+	if err := newTestPageCache(p.cache, c).invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(time.Millisecond)
+	if list, _, _ := p.cachedList(ctx, false); list != nil {
+		t.Fatal("a generation older than maxGenerationAge was trusted")
+	}
+}
+
+// A rendered list is served for at most its maximum age, however long
+// PAGE_CACHE_TTL is, so the image URLs in it stay valid.
+func TestListsExpireSoTheirImageURLsStayValid(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	p := newPageCache(memory.NewCache(), 10, 24*time.Hour, func(list template.HTML) ([]byte, []string) { return []byte(list), nil })
+	p.now = c.now
+	if p.maxAge != maxListAge {
+		t.Fatalf("maxAge = %v with a 24h TTL, want %v", p.maxAge, maxListAge)
+	}
+	_, gen, _ := p.cachedList(ctx, true)
+	if _, err := p.store(ctx, gen, "list", c.t); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(maxListAge - time.Second)
+	if list, _, _ := p.cachedList(ctx, true); list == nil {
+		t.Fatal("a young list was not served")
+	}
+	c.t = c.t.Add(time.Second)
+	if list, _, _ := p.cachedList(ctx, true); list != nil {
+		t.Fatal("a list older than maxListAge was served")
 	}
 }
 
@@ -44,7 +158,7 @@ func TestLateStoreOfAStaleListIsNeverServed(t *testing.T) {
 // a miss into a hit, so normal reads still honour the generation.
 func TestLastGoodListIsNeverAHit(t *testing.T) {
 	ctx := context.Background()
-	pages := newPageCache(memory.NewCache(), 10, time.Minute)
+	pages := newTestPageCache(memory.NewCache(), nil)
 	if _, ok, err := pages.lastGood(ctx); ok || err != nil {
 		t.Fatalf("lastGood on an empty cache: %v, %v", ok, err)
 	}
@@ -53,8 +167,8 @@ func TestLastGoodListIsNeverAHit(t *testing.T) {
 	if err := pages.keepLastGood(ctx, kept); err != nil {
 		t.Fatal(err)
 	}
-	if list, _, hit, _ := pages.lookup(ctx); hit {
-		t.Fatalf("lookup served %q from the last known list", list)
+	if list, _, _ := pages.cachedList(ctx, true); list != nil {
+		t.Fatalf("lookup served %q from the last known list", list.list)
 	}
 	got, ok, err := pages.lastGood(ctx)
 	if err != nil || !ok || len(got) != 1 || got[0] != kept[0] {

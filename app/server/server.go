@@ -1,5 +1,7 @@
 // Package server is the web-demo HTTP server: the front page, login,
-// upload and image serving, over whichever stores it is given.
+// upload and image serving, over whichever stores it is given. It imports
+// photo for the stores' interfaces, and imagefile, latency and throttle;
+// never a backend, which package main picks and passes in.
 package server
 
 import (
@@ -83,6 +85,8 @@ type Server struct {
 	sessions *scs.SessionManager
 	// pages caches the photo list; nil without a cache.
 	pages *pageCache
+	// lastRendered is the last photo list rendered from the database.
+	lastRendered atomic.Pointer[renderedList]
 	// logins throttles login attempts per client; nil without a limit.
 	logins *throttle.Limiter
 	// uploads holds a slot for each upload being read.
@@ -118,7 +122,9 @@ func New(deps Deps, opts Options) *Server {
 	s.uploads = make(chan struct{}, max(1, opts.MaxConcurrentUploads))
 	s.decodes = newMemoryBudget(decodeBudget)
 	if deps.Cache != nil {
-		s.pages = newPageCache(s.Cache, opts.PageSize, opts.CacheTTL)
+		s.pages = newPageCache(s.Cache, opts.PageSize, opts.CacheTTL, func(list template.HTML) ([]byte, []string) {
+			return s.anonymousPage(list, false, 0)
+		})
 	}
 	s.handler = s.routes()
 	return s
@@ -156,14 +162,6 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// fail answers with a readable error page.
-func (s *Server) fail(w http.ResponseWriter, status int, message string) {
-	s.render(w, status, "error", struct {
-		Title, Message string
-		Server         Identity
-	}{http.StatusText(status), message, s.Identity})
 }
 
 // detached returns a context for clean-up work that must finish even when

@@ -48,29 +48,42 @@ func fingerprint(token string) string {
 // logged out, with a notice.
 func (s *Server) readSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Cookie")
+		if h := w.Header(); h["Vary"] == nil {
+			h["Vary"] = varyCookie
+		} else {
+			h.Add("Vary", "Cookie")
+		}
+		c, err := r.Cookie(s.sessions.Cookie.Name)
+		if err != nil || c.Value == "" {
+			// An anonymous visitor: the zero viewer, as the context
+			// reads without one.
+			next.ServeHTTP(w, r)
+			return
+		}
 		var v viewer
-		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil && c.Value != "" {
-			ctx, err := s.sessions.Load(r.Context(), c.Value)
-			if err != nil {
-				s.Logger.Warn("session store unavailable; serving logged out", "err", err)
-				v.SessionDown = true
-			} else if user := s.sessions.GetString(ctx, sessionUserKey); user != "" {
-				v.User = user
-				if err := s.keepAlive(ctx, w); err != nil {
-					s.Logger.Warn("session store unavailable; session not extended", "err", err)
-				}
-				v.Fingerprint = fingerprint(s.sessions.Token(ctx))
+		ctx, err := s.sessions.Load(r.Context(), c.Value)
+		if err != nil {
+			s.Logger.Warn("session store unavailable; serving logged out", "err", err)
+			v.SessionDown = true
+		} else if user := s.sessions.GetString(ctx, sessionUserKey); user != "" {
+			v.User = user
+			if err := s.keepAlive(ctx, w); err != nil {
+				s.Logger.Warn("session store unavailable; session not extended", "err", err)
 			}
+			v.Fingerprint = fingerprint(s.sessions.Token(ctx))
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
 	})
 }
 
+// varyCookie is the Vary header of pages that depend on the session,
+// shared by every response.
+var varyCookie = []string{"Cookie"}
+
 // loadSession loads the visitor's session for routes that act on it. If
 // the store is down the request fails with a clear message.
 func (s *Server) loadSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Add("Vary", "Cookie")
 		var token string
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
@@ -81,10 +94,10 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			err = s.keepAlive(ctx, w)
 		}
 		if err != nil {
-			s.sessionError(w, r, err)
-			return
+			return sessionsDown(err)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+		return nil
 	})
 }
 
@@ -157,46 +170,46 @@ func validName(name string) error {
 
 func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+// handleLogin starts a session for the name given.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, http.StatusBadRequest, "The login form could not be read.")
-		return
+		return reject(http.StatusBadRequest, "The login form could not be read.")
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	if err := validName(name); err != nil {
-		s.fail(w, http.StatusBadRequest, err.Error())
-		return
+		return reject(http.StatusBadRequest, "%s", err)
 	}
 	// A new token on login stops session fixation.
 	if err := s.sessions.RenewToken(r.Context()); err != nil {
-		s.sessionError(w, r, err)
-		return
+		return sessionsDown(err)
 	}
 	s.sessions.Put(r.Context(), sessionUserKey, name)
 	s.sessions.Put(r.Context(), sessionRefreshedKey, time.Now().Unix())
 	if err := s.saveSession(w, r); err != nil {
-		s.sessionError(w, r, err)
-		return
+		return sessionsDown(err)
 	}
 	s.Metrics.session("login")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+// handleLogout ends the session.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sessions.Destroy(r.Context()); err != nil {
-		s.sessionError(w, r, err)
-		return
+		return sessionsDown(err)
 	}
 	if err := s.saveSession(w, r); err != nil {
-		s.sessionError(w, r, err)
-		return
+		return sessionsDown(err)
 	}
 	s.Metrics.session("logout")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
 
-func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
-	s.Logger.Error("session store", "path", r.URL.Path, "err", err)
-	s.fail(w, http.StatusServiceUnavailable, "Sessions are unavailable right now, so logging in, out and uploading cannot work. Please try again shortly.")
+// sessionsDown is a request the session store failed, for cause.
+func sessionsDown(cause error) error {
+	return failed(http.StatusServiceUnavailable,
+		"Sessions are unavailable right now, so logging in, out and uploading cannot work. Please try again shortly.",
+		fmt.Errorf("session store: %w", cause))
 }
