@@ -56,6 +56,9 @@ var appIAMGrants = map[string]appIAMGrant{
 	"s3.GetObject":    {"s3:GetObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	"s3.PutObject":    {"s3:PutObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	"s3.DeleteObject": {"s3:DeleteObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
+	// HeadObject needs s3:GetObject; it has no action of its own
+	// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+	"s3.HeadObject": {"s3:GetObject", uploadObject, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
 	// ListObjectsV2 is authorized as s3:ListBucket on the bucket
 	// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
 	"s3.ListObjectsV2": {"s3:ListBucket", uploadBucket, "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"},
@@ -68,7 +71,7 @@ var appIAMGrants = map[string]appIAMGrant{
 // appKnownCalls are the operations the app is known to call today. If the
 // scan stops finding one, the scan is broken (or the app changed, and this
 // list with it).
-var appKnownCalls = []string{"s3.PutObject", "s3.GetObject", "s3.DeleteObject", "s3.ListObjectsV2", "secretsmanager.GetSecretValue", "ssm.GetParameter"}
+var appKnownCalls = []string{"s3.PutObject", "s3.GetObject", "s3.HeadObject", "s3.DeleteObject", "s3.ListObjectsV2", "secretsmanager.GetSecretValue", "ssm.GetParameter"}
 
 func TestRolePolicyCoversEveryAWSCallTheAppMakes(t *testing.T) {
 	scan := scanAppAWSCalls(t)

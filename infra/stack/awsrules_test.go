@@ -51,6 +51,13 @@ var awsRuleConfigs = []struct {
 	{"level 3 SSH", map[string]string{"level": "3", "sshKeyName": "demo", "sshCidr": "203.0.113.7/32"}},
 	{"level 1 multiAz", map[string]string{"level": "1", "multiAz": "true"}},
 	{"level 1 unsharedState", map[string]string{"level": "1", "unsharedState": "true"}},
+	// Migrations keep two levels' stores, and the level-0 server beside a fleet.
+	{"level 1 from 0", migrationConfig(0, 1)},
+	{"level 4 from 0", migrationConfig(0, 4)},
+	{"level 0 from 1", migrationConfig(1, 0)},
+	{"level 0 from 2", migrationConfig(2, 0)},
+	{"level 2 from 1", migrationConfig(1, 2)},
+	{"level 3 from 1", migrationConfig(1, 3)},
 }
 
 // TestAWSRules checks every registered resource against its type's rules.

@@ -73,6 +73,121 @@ func TestBootSandbox(t *testing.T) {
 	}
 }
 
+// TestBootSandboxMigration boots the server that runs a migration's copy:
+// the level-0 server pushing to level 1 (0 to 1), and the new level-0
+// server pulling from level 1 (1 to 0), which then boots again without
+// migrateFrom, as the second pulumi up leaves it. The copy's unit and
+// environment file must be written, started, and read back by the app's
+// loaders; the copy itself is the app's (webdemo copy), tested there.
+func TestBootSandboxMigration(t *testing.T) {
+	requireSandbox(t)
+	app := sandboxApp(t)
+	fake := newFakeAWS(t)
+	simulate := func(t *testing.T, config map[string]string) *Simulation {
+		t.Helper()
+		sandboxSimulateMu.Lock()
+		defer sandboxSimulateMu.Unlock()
+		sim, err := Simulate(config, Options{BuildApp: func(string) (Artifact, error) { return app, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sim
+	}
+	for _, step := range []struct{ from, to int }{{0, 1}, {1, 0}} {
+		t.Run(fmt.Sprintf("%d to %d", step.from, step.to), func(t *testing.T) {
+			t.Parallel()
+			checkHostUntouched(t)
+			sim := simulate(t, migrationConfig(step.from, step.to))
+			script, _ := splitUserData(t, rawUserData(t, sim.one(t, tInstance, "web-solo")))
+			sb := newSandbox(t, sim, fake)
+			sb.boot(t)
+			sb.runScript(t, script, "boot")
+			sb.checkApp(t, script)
+			sb.checkCopy(t, script)
+			if step.to != 0 {
+				return // the second up deletes this server
+			}
+			// The second up: the same server, stopped and started with the
+			// level's user-data, which removes the copy.
+			final, _ := splitUserData(t, rawUserData(t, simulate(t, LevelConfig(0)).one(t, tInstance, "web-solo")))
+			sb.reboot(t)
+			sb.runScript(t, final, "boot after the migration")
+			sb.checkApp(t, final)
+			for _, p := range []string{"/etc/systemd/system/webdemo-copy.service", "/etc/webdemo/copy.env", "/run/sandbox-systemd/webdemo-copy.service",
+				"/etc/systemd/system/multi-user.target.wants/webdemo-copy.service"} {
+				if _, err := os.Lstat(sb.path(p)); err == nil {
+					t.Errorf("%s is left after the migration", p)
+				}
+			}
+			if fstab, _ := os.ReadFile(sb.path("/etc/fstab")); strings.Contains(string(fstab), filesMount) {
+				t.Errorf("/etc/fstab still mounts the deleted EFS:\n%s", fstab)
+			}
+		})
+	}
+}
+
+// checkCopy checks the migration's copy as the script left it: its unit
+// written, enabled and started, and copy.env private and read back by the
+// app's own loaders as the settings the program rendered, with the
+// level-0 password the script made.
+func (sb *sandbox) checkCopy(t *testing.T, script string) {
+	t.Helper()
+	const unitName = "webdemo-copy.service"
+	if _, err := os.Stat(sb.path("/run/sandbox-systemd/" + unitName)); err != nil {
+		t.Fatalf("the script never started %s\nstand-in calls:\n%s", unitName, sb.calls())
+	}
+	// Lstat: the link's target is a path inside the sandbox.
+	if _, err := os.Lstat(sb.path("/etc/systemd/system/multi-user.target.wants/" + unitName)); err != nil {
+		t.Errorf("%s is not enabled: a reboot before it finishes would not run it again", unitName)
+	}
+	unit := readUnit(t, sb.path("/etc/systemd/system/"+unitName))
+	if passwdEntry(t, sb.path("/etc/passwd"), unit["User"]) == nil {
+		t.Errorf("%s runs as %q, which the script never created", unitName, unit["User"])
+	}
+	envFile := unit["EnvironmentFile"]
+	info, err := os.Stat(sb.path(envFile))
+	if err != nil {
+		t.Fatalf("%s: %v", envFile, err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600: it may hold the MariaDB password", envFile, info.Mode().Perm())
+	}
+	env := readEnvFile(t, sb.path(envFile))
+	password, err := os.ReadFile(sb.path("/etc/webdemo/mysql-password"))
+	if err != nil || strings.TrimSpace(string(password)) == "" {
+		t.Fatalf("no MariaDB password made on the host: %v", err)
+	}
+	getenv := func(k string) string { return env[k] }
+	target, err := appconfig.Load(nil, lookupIn(env), io.Discard)
+	if err != nil {
+		t.Fatalf("the app refuses %s's target: %v", envFile, err)
+	}
+	source, err := appconfig.LoadSource(target, getenv)
+	if err != nil {
+		t.Fatalf("the app refuses %s's source: %v", envFile, err)
+	}
+	local := source
+	if target.MySQLHost == "127.0.0.1" {
+		local = target
+	}
+	if local.MySQLPassword != strings.TrimSpace(string(password)) {
+		t.Errorf("%s does not give the local MariaDB's password", envFile)
+	}
+	// As rendered, with the password the host made.
+	rendered := copyEnv(t, script, local.MySQLPassword)
+	wantTarget, err := appconfig.Load(nil, lookupIn(rendered), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSource, err := appconfig.LoadSource(wantTarget, func(k string) string { return rendered[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(target, source) != fmt.Sprint(wantTarget, wantSource) {
+		t.Errorf("%s differs from the user-data's:\n got %+v\n     %+v\nwant %+v\n     %+v", envFile, target, source, wantTarget, wantSource)
+	}
+}
+
 var sandboxSimulateMu sync.Mutex
 
 // requireSandbox skips the test where a sandbox cannot be made, or fails it
@@ -153,6 +268,13 @@ func bootScriptOf(t *testing.T, sim *Simulation) (script, cloudConfig string) {
 			break
 		}
 	}
+	return splitUserData(t, raw)
+}
+
+// splitUserData returns the shell script and the cloud-config of raw
+// user-data.
+func splitUserData(t *testing.T, raw string) (script, cloudConfig string) {
+	t.Helper()
 	if strings.HasPrefix(raw, "#!") {
 		return raw, ""
 	}
@@ -441,7 +563,7 @@ func (sb *sandbox) checkApp(t *testing.T, script string) {
 	// The environment file must give the app the settings the program
 	// rendered (plus the level-0 password the script makes).
 	rendered, _ := appSettings(t, script)
-	got, err := appconfig.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	got, err := appconfig.Load(nil, lookupIn(env), io.Discard)
 	if err != nil {
 		t.Fatalf("the app refuses %s: %v", envFile, err)
 	}

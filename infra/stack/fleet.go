@@ -23,7 +23,10 @@ type Fleet struct {
 	// Attachments register Instances with the load balancer (levels 1–2).
 	Attachments []*lb.TargetGroupAttachment
 	// Address is the level-0 instance's Elastic IP, kept across updates.
-	Address  *ec2.Eip
+	Address *ec2.Eip
+	// Kept is the level-0 server kept beside a level-1–4 fleet while its
+	// photos are copied (migrateFrom 0), else nil.
+	Kept     *ec2.Instance
 	Template *ec2.LaunchTemplate
 	Group    *autoscaling.Group
 }
@@ -39,6 +42,10 @@ type FleetInputs struct {
 	// Needs are resources the instances use at boot, such as EFS mount
 	// targets, created first.
 	Needs []pulumi.Resource
+	// KeptUserData, when set, keeps the level-0 server (with this
+	// user-data) beside a level-1–4 fleet: stepping up with migrateFrom 0,
+	// it pushes its photos to the new stores.
+	KeptUserData *pulumi.StringOutput
 }
 
 // amiParameter is AWS's public SSM parameter for the latest Amazon Linux 2023.
@@ -71,82 +78,114 @@ func newFleet(ctx *pulumi.Context, name string, s Settings, in FleetInputs, opts
 	if err != nil {
 		return nil, err
 	}
+	if in.KeptUserData != nil && s.Features.LoadBalancer {
+		if f.Kept, f.Address, err = soloServer(ctx, name, s, in, *in.KeptUserData, ami.Value, keyName, parent); err != nil {
+			return nil, err
+		}
+	}
 	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{})
 }
 
-// instances creates one instance at level 0, or webCount behind the load
-// balancer, spread over both zones. A new AMI does not replace them (its
-// id is ignored after creation).
+// instances creates the level-0 server, or webCount servers behind the
+// load balancer, spread over both zones. A new AMI does not replace them
+// (its id is ignored after creation).
 //
 // New user-data (a new app build or new settings) replaces the servers
 // behind the load balancer: the new ones are created first, and the
 // program holds the old ones until the new pass health checks (see
-// Options.WaitHealthy). The level-0 server holds the database and the
-// uploads on its disk, so it is updated in place instead: EC2 stops it,
-// swaps the user-data and starts it, and the boot script, which runs at
-// every boot, installs the new app. Its Elastic IP keeps the address.
+// Options.WaitHealthy). The level-0 server is updated in place instead
+// (see soloServer).
 func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
-	count, replaceOnNewUserData := 1, true
-	if s.Features.LoadBalancer {
-		count = s.WebCount
-	} else {
-		replaceOnNewUserData = false
+	if !s.Features.LoadBalancer {
+		instance, address, err := soloServer(ctx, name, s, in, in.UserData, ami, keyName, parent)
+		if err != nil {
+			return err
+		}
+		f.Instances, f.Address = []*ec2.Instance{instance}, address
+		return nil
 	}
-	needs := append(append(append([]pulumi.Resource{}, in.Needs...), in.Identity.Policies...), in.Network.InternetPath...)
-	for i := range count {
+	for i := range s.WebCount {
 		instanceName := fmt.Sprintf("%s-%d", name, i)
-		instance, err := ec2.NewInstance(ctx, instanceName, &ec2.InstanceArgs{
-			Ami:                     pulumi.String(ami),
-			InstanceType:            pulumi.String(s.InstanceType),
-			SubnetId:                in.Network.PublicSubnetIDs[i%len(in.Network.PublicSubnetIDs)],
-			VpcSecurityGroupIds:     pulumi.StringArray{in.Network.AppSG.ID()},
-			IamInstanceProfile:      in.Identity.Profile.Name,
-			KeyName:                 keyName,
-			UserData:                in.UserData,
-			UserDataReplaceOnChange: pulumi.Bool(replaceOnNewUserData),
-			Monitoring:              pulumi.Bool(true),
-			MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
-				HttpEndpoint:            pulumi.String("enabled"),
-				HttpTokens:              pulumi.String("required"),
-				HttpPutResponseHopLimit: pulumi.Int(1),
-			},
-			RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
-				Encrypted:  pulumi.Bool(true),
-				VolumeType: pulumi.String("gp3"),
-				VolumeSize: pulumi.Int(rootVolumeGiB),
-			},
-			Tags: nameTag(ctx, fmt.Sprintf("web-%d", i)),
-		}, parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(needs))
+		instance, err := ec2.NewInstance(ctx, instanceName, instanceArgs(ctx, s, in, in.UserData, i, ami, keyName, true, fmt.Sprintf("web-%d", i)),
+			parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.needs()))
 		if err != nil {
 			return err
 		}
 		f.Instances = append(f.Instances, instance)
-		if in.LoadBalancer != nil {
-			attachment, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
-				TargetGroupArn: in.LoadBalancer.TargetGroup.Arn,
-				TargetId:       instance.ID(),
-				Port:           pulumi.Int(httpPort),
-			}, parent)
-			if err != nil {
-				return err
-			}
-			f.Attachments = append(f.Attachments, attachment)
-		}
-	}
-	if in.LoadBalancer == nil {
-		// Associating an Elastic IP releases the instance's automatic public
-		// address, so this costs no more than that one did.
-		var err error
-		f.Address, err = ec2.NewEip(ctx, name, &ec2.EipArgs{
-			Domain:   pulumi.String("vpc"),
-			Instance: f.Instances[0].ID(),
-			Tags:     nameTag(ctx, "web"),
-		}, parent, pulumi.DependsOn(in.Network.InternetPath))
+		attachment, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
+			TargetGroupArn: in.LoadBalancer.TargetGroup.Arn,
+			TargetId:       instance.ID(),
+			Port:           pulumi.Int(httpPort),
+		}, parent)
 		if err != nil {
 			return err
 		}
+		f.Attachments = append(f.Attachments, attachment)
 	}
 	return nil
+}
+
+// soloName is the level-0 server's name suffix. It is not "-0", level 1's
+// first server: stepping up with migrateFrom 0 keeps the level-0 server
+// beside the new fleet, so the two must never share a URN.
+const soloName = "solo"
+
+// soloServer is the level-0 server and its Elastic IP. It holds the
+// database and the uploads on its disk, so new user-data updates it in
+// place: EC2 stops it, swaps the user-data and starts it, and the boot
+// script, which runs at every boot, installs the new app. The Elastic IP
+// keeps the address. Kept while stepping up with migrateFrom 0, it has the
+// same inputs but for its user-data, so that step too is an update.
+func soloServer(ctx *pulumi.Context, name string, s Settings, in FleetInputs, userData pulumi.StringOutput, ami string, keyName pulumi.StringPtrInput,
+	parent pulumi.ResourceOption) (*ec2.Instance, *ec2.Eip, error) {
+	soloResource := name + "-" + soloName
+	instance, err := ec2.NewInstance(ctx, soloResource, instanceArgs(ctx, s, in, userData, 0, ami, keyName, false, soloResource),
+		parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.needs()))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Associating an Elastic IP releases the instance's automatic public
+	// address, so this costs no more than that one did.
+	address, err := ec2.NewEip(ctx, name, &ec2.EipArgs{
+		Domain:   pulumi.String("vpc"),
+		Instance: instance.ID(),
+		Tags:     nameTag(ctx, "web"),
+	}, parent, pulumi.DependsOn(in.Network.InternetPath))
+	return instance, address, err
+}
+
+// needs are what an instance waits for: what it uses at boot, its grants
+// and the internet path.
+func (in FleetInputs) needs() []pulumi.Resource {
+	return append(append(append([]pulumi.Resource{}, in.Needs...), in.Identity.Policies...), in.Network.InternetPath...)
+}
+
+// instanceArgs are one server's inputs: IMDSv2 only, an encrypted root
+// volume, the app's group and role, in public subnet i (of two).
+func instanceArgs(ctx *pulumi.Context, s Settings, in FleetInputs, userData pulumi.StringOutput, i int, ami string, keyName pulumi.StringPtrInput,
+	replaceOnNewUserData bool, role string) *ec2.InstanceArgs {
+	return &ec2.InstanceArgs{
+		Ami:                     pulumi.String(ami),
+		InstanceType:            pulumi.String(s.InstanceType),
+		SubnetId:                in.Network.PublicSubnetIDs[i%len(in.Network.PublicSubnetIDs)],
+		VpcSecurityGroupIds:     pulumi.StringArray{in.Network.AppSG.ID()},
+		IamInstanceProfile:      in.Identity.Profile.Name,
+		KeyName:                 keyName,
+		UserData:                userData,
+		UserDataReplaceOnChange: pulumi.Bool(replaceOnNewUserData),
+		Monitoring:              pulumi.Bool(true),
+		MetadataOptions: &ec2.InstanceMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		RootBlockDevice: &ec2.InstanceRootBlockDeviceArgs{
+			Encrypted:  pulumi.Bool(true),
+			VolumeType: pulumi.String("gp3"),
+			VolumeSize: pulumi.Int(rootVolumeGiB),
+		},
+		Tags: nameTag(ctx, role),
+	}
 }
 
 // Boot and warm-up times for health checks and scaling.

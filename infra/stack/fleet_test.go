@@ -103,12 +103,12 @@ func TestServersWaitForTheirGrantsAndTheApp(t *testing.T) {
 // Elastic IP keeps its address.
 func TestLevelZeroUpdatesInPlace(t *testing.T) {
 	sim := simulate(t, 0)
-	instance := sim.one(t, tInstance, "web-0")
+	instance := sim.one(t, tInstance, "web-solo")
 	if str(instance, "userDataReplaceOnChange") != "false" {
 		t.Error("a new user-data would replace the level-0 server and lose its data")
 	}
 	eip := sim.one(t, tEIP, "web")
-	if str(eip, "instance") != "i-web-0" || str(eip, "domain") != "vpc" {
+	if str(eip, "instance") != "i-web-solo" || str(eip, "domain") != "vpc" {
 		t.Errorf("the Elastic IP is not on the server: %v", eip.Inputs)
 	}
 	if sim.Outputs["url"] != "http://ec2-198-51-100-10.compute-1.amazonaws.com" {

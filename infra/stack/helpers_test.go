@@ -190,7 +190,7 @@ func appSettings(t *testing.T, script string) (appconfig.Config, map[string]stri
 		env[k] = strings.Trim(v, `"`)
 	}
 	// Level 0's password is appended on the host, never in user-data.
-	cfg, err := appconfig.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	cfg, err := appconfig.Load(nil, lookupIn(env), io.Discard)
 	if err != nil {
 		t.Fatalf("the app refuses the user-data's settings: %v", err)
 	}

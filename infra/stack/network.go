@@ -210,7 +210,10 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 	}, parent); err != nil {
 		return err
 	}
-	if f.ManagedDatabase {
+	// While migrating, the old level's stores stay reachable from the app's
+	// group, where the copy runs.
+	stores := s.Stores()
+	if stores.ManagedDatabase {
 		if n.DatabaseSG, err = group("db", "web-demo database"); err != nil {
 			return err
 		}
@@ -222,7 +225,7 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 		}
 		rules = append(rules, rule{"cache", n.CacheSG, memcachedPort, fromGroup(n.AppSG), "memcached from the app"})
 	}
-	if f.SharedFiles {
+	if stores.SharedFiles {
 		if n.FilesSG, err = group("efs", "web-demo shared uploads"); err != nil {
 			return err
 		}

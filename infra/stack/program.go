@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	appconfig "webdemo/app/config"
 	"webdemo/infra/level"
 )
 
@@ -100,7 +101,8 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 
 	var database *Database
-	if f.ManagedDatabase {
+	// While migrating from or to level 0, RDS is the other side's store.
+	if s.Stores().ManagedDatabase {
 		if database, err = newDatabase(ctx, "database", s, network); err != nil {
 			return nil, err
 		}
@@ -141,11 +143,22 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		outputs["url"] = balancer.URL
 	}
 
-	userData := bootScript(s, region.Name, artifact, storage, latency, logs, database, cache)
-	fleet, err := newFleet(ctx, "web", s, FleetInputs{
-		Network: network, Identity: identity, UserData: userData, LoadBalancer: balancer,
-		Needs: append([]pulumi.Resource{storage.Artifact}, storage.MountTargets...),
-	})
+	levelServers, kept := migrationServers(s)
+	inputs := FleetInputs{
+		Network: network, Identity: identity, LoadBalancer: balancer,
+		UserData: bootScript(levelServers, region.Name, artifact, storage, latency, logs, database, cache),
+		Needs:    append([]pulumi.Resource{storage.Artifact}, storage.MountTargets...),
+	}
+	if kept != nil {
+		keptUserData := bootScript(*kept, region.Name, artifact, storage, latency, logs, database, cache)
+		inputs.KeptUserData = &keptUserData
+	}
+	if s.MigrateFrom != nil {
+		// How to read the copy's final line, from each server that ran it.
+		outputs["migration"] = pulumi.Sprintf("aws logs filter-log-events --region %s --log-group-name %s --filter-pattern %s --query 'events[].[logStreamName,message]' --output text",
+			region.Name, logs.Group.Name, copyDonePattern)
+	}
+	fleet, err := newFleet(ctx, "web", s, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +228,54 @@ func healthGate(ctx *pulumi.Context, wait func(context.Context, HealthCheck) err
 		}).(pulumi.StringArrayOutput)
 }
 
-// bootScript renders the user-data once every endpoint is known. The app's
-// settings come from level.AppConfig, the same code the local cluster uses.
-func bootScript(s Settings, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter, logs *Logs,
+// server says whose user-data a boot script is: a level's servers, or the
+// level-0 server kept to push its photos, and the copy it runs if any.
+type server struct {
+	level    int
+	features level.Features
+	// https is a certificate on the load balancer: cookies are Secure.
+	https bool
+	copy  *copyPlan
+}
+
+// copyPlan is a migration: every photo from level from to level to.
+type copyPlan struct {
+	from, to server
+	// push: the copying server is the source's (the level-0 server).
+	push bool
+}
+
+// migrationServers are the level's servers, and while stepping up from
+// level 0 the level-0 server kept to push its photos (nil otherwise).
+// Otherwise the level's servers pull. The copy's source is the target
+// with the old level's stores, so the two differ only where photos are.
+func migrationServers(s Settings) (levelServers server, kept *server) {
+	levelServers = server{level: s.Level, features: s.Features, https: s.CertificateArn != ""}
+	if s.MigrateFrom == nil {
+		return levelServers, nil
+	}
+	source := levelServers
+	source.level, source.features = *s.MigrateFrom, withStoresOf(s.Features, *s.Source)
+	plan := &copyPlan{from: source, to: levelServers}
+	if source.level == 0 {
+		plan.push = true
+		return levelServers, &server{level: 0, features: level.Table[0], copy: plan}
+	}
+	levelServers.copy = plan
+	return levelServers, nil
+}
+
+// withStoresOf is f with g's photo stores.
+func withStoresOf(f, g level.Features) level.Features {
+	f.LocalDatabase, f.ManagedDatabase = g.LocalDatabase, g.ManagedDatabase
+	f.SharedFiles, f.ObjectStorage = g.SharedFiles, g.ObjectStorage
+	return f
+}
+
+// bootScript renders a server's user-data once every endpoint is known.
+// The app's settings, and the copy's, come from level.AppConfig, the same
+// code the local cluster uses.
+func bootScript(srv server, region string, artifact Artifact, storage *Storage, latency *ssm.Parameter, logs *Logs,
 	database *Database, cache *Cache) pulumi.StringOutput {
 	// Named, so that no reordering can swap two values.
 	resolved := pulumi.StringMap{
@@ -240,61 +298,86 @@ func bootScript(s Settings, region string, artifact Artifact, storage *Storage, 
 	}
 	return resolved.ToStringMapOutput().
 		ApplyT(func(v map[string]string) (string, error) {
-			artifactBucket, param, host, secret := v["artifactBucket"], v["latencyParam"], v["dbHost"], v["dbSecret"]
-			memcached, uploads, files, accessPoint, logGroup := v["memcached"], v["uploads"], v["fileSystem"], v["accessPoint"], v["logGroup"]
-			port := 0
-			if v["dbPort"] != "" {
-				var err error
-				if port, err = strconv.Atoi(v["dbPort"]); err != nil {
-					return "", fmt.Errorf("database port %q: %w", v["dbPort"], err)
-				}
-			}
-			endpoints := level.Endpoints{
-				Addr:         fmt.Sprintf(":%d", httpPort),
-				EC2:          true,
-				Region:       region,
-				LatencyParam: param,
-				CookieSecure: s.CertificateArn != "",
-				Bucket:       uploads,
-				UploadDir:    localUploadDir,
-				MySQLPort:    3306,
-			}
-			if s.Features.LoadBalancer {
-				endpoints.ShutdownDrain = shutdownDrain
-				// The ALB's nodes have addresses in the VPC.
-				endpoints.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(vpcCIDR)}
-			}
-			if s.Features.SharedFiles {
-				endpoints.UploadDir = filesUploadDir
-			}
-			if memcached != "" {
-				endpoints.MemcachedServers, endpoints.MemcachedTLS = []string{memcached}, true
-			}
-			if s.Features.LocalDatabase {
-				endpoints.MySQLHost, endpoints.MySQLUser = "127.0.0.1", "webdemo"
-			} else {
-				endpoints.MySQLHost, endpoints.MySQLPort = host, port
-				endpoints.MySQLSecretARN, endpoints.MySQLTLSCAFile = secret, rdsCAPath
-			}
-			app, err := level.AppConfig(s.Features, endpoints)
+			app, err := appConfigAt(srv, region, v)
 			if err != nil {
-				return "", fmt.Errorf("app settings for level %d: %w", s.Level, err)
+				return "", err
 			}
-			app.S3Prefix = uploadsPrefix
-			return Boot{
-				Level:                 s.Level,
-				Region:                region,
-				ArtifactBucket:        artifactBucket,
-				ArtifactKey:           artifact.Key(),
-				ArtifactSHA256:        artifact.SHA256,
-				App:                   app,
-				LocalDatabase:         s.Features.LocalDatabase,
-				FileSystemID:          files,
-				FileSystemAccessPoint: accessPoint,
-				LogGroup:              logGroup,
-				RDSCABundle:           s.Features.ManagedDatabase,
-			}.Render()
+			boot := Boot{
+				Level:          srv.level,
+				Region:         region,
+				ArtifactBucket: v["artifactBucket"],
+				ArtifactKey:    artifact.Key(),
+				ArtifactSHA256: artifact.SHA256,
+				App:            app,
+				LocalDatabase:  srv.features.LocalDatabase,
+				LogGroup:       v["logGroup"],
+			}
+			// Stores this server reaches: its own, and both sides of its copy.
+			usesFiles, usesRDS := srv.features.SharedFiles, srv.features.ManagedDatabase
+			if plan := srv.copy; plan != nil {
+				copyJob := &Copy{FromLevel: plan.from.level, ToLevel: plan.to.level, Push: plan.push}
+				if copyJob.Target, err = appConfigAt(plan.to, region, v); err != nil {
+					return "", err
+				}
+				if copyJob.Source, err = appConfigAt(plan.from, region, v); err != nil {
+					return "", err
+				}
+				boot.Copy = copyJob
+				usesFiles = usesFiles || plan.from.features.SharedFiles || plan.to.features.SharedFiles
+				usesRDS = usesRDS || plan.from.features.ManagedDatabase || plan.to.features.ManagedDatabase
+			}
+			if usesFiles {
+				boot.FileSystemID, boot.FileSystemAccessPoint = v["fileSystem"], v["accessPoint"]
+			}
+			boot.RDSCABundle = usesRDS
+			return boot.Render()
 		}).(pulumi.StringOutput)
+}
+
+// appConfigAt is the app's configuration for a server at the endpoints
+// resolved (see bootScript).
+func appConfigAt(srv server, region string, v map[string]string) (appconfig.Config, error) {
+	port := 0
+	if v["dbPort"] != "" {
+		var err error
+		if port, err = strconv.Atoi(v["dbPort"]); err != nil {
+			return appconfig.Config{}, fmt.Errorf("database port %q: %w", v["dbPort"], err)
+		}
+	}
+	f := srv.features
+	endpoints := level.Endpoints{
+		Addr:         fmt.Sprintf(":%d", httpPort),
+		EC2:          true,
+		Region:       region,
+		LatencyParam: v["latencyParam"],
+		CookieSecure: srv.https,
+		Bucket:       v["uploads"],
+		UploadDir:    localUploadDir,
+		MySQLPort:    3306,
+	}
+	if f.LoadBalancer {
+		endpoints.ShutdownDrain = shutdownDrain
+		// The ALB's nodes have addresses in the VPC.
+		endpoints.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(vpcCIDR)}
+	}
+	if f.SharedFiles {
+		endpoints.UploadDir = filesUploadDir
+	}
+	if memcached := v["memcached"]; memcached != "" && f.UsesCache() {
+		endpoints.MemcachedServers, endpoints.MemcachedTLS = []string{memcached}, true
+	}
+	if f.LocalDatabase {
+		endpoints.MySQLHost, endpoints.MySQLUser = "127.0.0.1", "webdemo"
+	} else {
+		endpoints.MySQLHost, endpoints.MySQLPort = v["dbHost"], port
+		endpoints.MySQLSecretARN, endpoints.MySQLTLSCAFile = v["dbSecret"], rdsCAPath
+	}
+	app, err := level.AppConfig(f, endpoints)
+	if err != nil {
+		return app, fmt.Errorf("app settings for level %d: %w", srv.level, err)
+	}
+	app.S3Prefix = uploadsPrefix
+	return app, nil
 }
 
 // nameTag gives a resource a console name that says which stack owns it.

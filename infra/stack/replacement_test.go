@@ -111,9 +111,9 @@ func TestLevelZeroNewAppStopsAndStartsTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	changes := Compare(a, b)
-	c, ok := changeOf(changes, tInstance, "web-0")
+	c, ok := changeOf(changes, tInstance, "web-solo")
 	if !ok || c.Op != OpUpdate || !strings.Contains(c.Reason, "userData changes in place: EC2 stops the instance") {
-		t.Errorf("web-0: %v %q, want an update that stops and starts it", c.Op, c.Reason)
+		t.Errorf("web-solo: %v %q, want an update that stops and starts it", c.Op, c.Reason)
 	}
 	if c, ok := changeOf(changes, tEIP, "web"); ok {
 		t.Errorf("the Elastic IP changes: %v %q", c.Op, c.Reason)

@@ -141,9 +141,26 @@ func Compare(a, b *Simulation) []Change {
 // kind of change, then one line per change with its mark (+ create,
 // ~ update, +- replace, - delete), type, name, parent and reason.
 func WriteDiff(w io.Writer, from, to int, a, b *Simulation) {
+	writeChanges(w, fmt.Sprintf("Level %d → %d", from, to), featureChanges(from, to),
+		fmt.Sprintf("new at level %d", to), fmt.Sprintf("not at level %d", to), a, b)
+}
+
+// WriteMigration prints the two updates that step from level from to level
+// to keeping the photos: a (level from) to mid (level to with migrateFrom
+// from), which adds the new stores beside the old and copies, and mid to b
+// (level to), which removes the old stores.
+func WriteMigration(w io.Writer, from, to int, a, mid, b *Simulation) {
+	writeChanges(w, fmt.Sprintf("Level %d → %d (migrateFrom %d)", from, to, from), featureChanges(from, to),
+		fmt.Sprintf("new at level %d", to), fmt.Sprintf("not at level %d", to), a, mid)
+	writeChanges(w, fmt.Sprintf("Level %d (migrateFrom %d) → %d", to, from, to), "",
+		fmt.Sprintf("new at level %d", to), fmt.Sprintf("level %d's, removed once copied", from), mid, b)
+}
+
+// writeChanges prints one update's changes under title.
+func writeChanges(w io.Writer, title, features, created, deleted string, a, b *Simulation) {
 	changes := Compare(a, b)
-	fmt.Fprintf(w, "Level %d → %d: %s\n", from, to, summarizeChanges(changes))
-	if features := featureChanges(from, to); features != "" {
+	fmt.Fprintf(w, "%s: %s\n", title, summarizeChanges(changes))
+	if features != "" {
 		fmt.Fprintf(w, "  features: %s\n", features)
 	}
 	for _, c := range changes {
@@ -155,9 +172,9 @@ func WriteDiff(w io.Writer, from, to int, a, b *Simulation) {
 		switch {
 		case reason != "":
 		case c.Op == OpCreate:
-			reason = fmt.Sprintf("new at level %d", to)
+			reason = created
 		case c.Op == OpDelete:
-			reason = fmt.Sprintf("not at level %d", to)
+			reason = deleted
 		}
 		if reason != "" {
 			line += " — " + reason

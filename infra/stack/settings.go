@@ -20,6 +20,11 @@ import (
 type Settings struct {
 	Level    int
 	Features level.Features
+	// MigrateFrom is the level whose photo stores are kept and copied from
+	// while stepping to Level; nil when not migrating.
+	MigrateFrom *int
+	// Source is MigrateFrom's features; nil when not migrating.
+	Source *level.Features
 
 	InstanceType    string
 	DBInstanceClass string
@@ -79,11 +84,13 @@ const (
 	kindSeconds // a number of seconds > 0, such as 0.5
 	kindBool
 	kindDelay // a delay ≥ 0 the app understands, such as 1.5 or 200ms
+	kindLevel // a tutorial level, or unset
 )
 
 // what says what a kind of value is, for errors.
 func (k settingKind) what() string {
-	return [...]string{"text", "a whole number", "a number of seconds > 0", "true or false", "a delay ≥ 0 such as 0, 1.5 or 200ms"}[k]
+	return [...]string{"text", "a whole number", "a number of seconds > 0", "true or false", "a delay ≥ 0 such as 0, 1.5 or 200ms",
+		fmt.Sprintf("a level, 0 to %d", level.Max)}[k]
 }
 
 // pulumiType is the kind's type in Pulumi.yaml's config block.
@@ -94,6 +101,8 @@ func (k settingKind) pulumiType() string {
 	case kindBool:
 		return "boolean"
 	}
+	// kindLevel too: a key typed integer must have an integer default, and
+	// migrateFrom's default is unset.
 	return "string"
 }
 
@@ -116,6 +125,10 @@ type StackSetting struct {
 var StackSettings = []StackSetting{
 	{Key: "level", Kind: kindWhole, Group: "Level", Levels: "all", Doc: "Tutorial level, 0 to 4: 0 one instance; 1 ALB, RDS, memcached, EFS; 2 S3 uploads; 3 AutoScaling; 4 page cache.",
 		field: func(s *Settings) any { return &s.Level }},
+
+	{Key: "migrateFrom", Kind: kindLevel, Group: "Level", Levels: "all", Example: "0",
+		Doc:   "Level the photos are on while stepping to level: keeps its stores beside the new ones and copies every photo across; once the copy's final line shows (the migration output), remove it and pulumi up again to delete the old stores.",
+		field: func(s *Settings) any { return &s.MigrateFrom }},
 
 	{Key: "instanceType", Kind: kindText, Group: "Sizes", Levels: "all", Doc: "EC2 instance type of the app servers; Graviton types get an arm64 build.",
 		field: func(s *Settings) any { return &s.InstanceType }},
@@ -182,6 +195,11 @@ func (d StackSetting) Default() string {
 		return v.String()
 	case *string:
 		return *v
+	case **int:
+		if *v == nil {
+			return ""
+		}
+		return strconv.Itoa(**v)
 	}
 	panic(fmt.Sprintf("stack setting %s: unsupported field type", d.Key))
 }
@@ -216,6 +234,12 @@ func (d StackSetting) parse(s *Settings, raw string) error {
 			return bad
 		}
 		*v = latency
+	case **int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return bad
+		}
+		*v = &n
 	}
 	return nil
 }
@@ -247,6 +271,9 @@ func (s *Settings) check() error {
 			return settingError("unsharedState", "applies only at level 1, not level %d", s.Level)
 		}
 		return settingError("level", "%d is not allowed: use 0 to %d", s.Level, level.Max)
+	}
+	if err := s.checkMigration(); err != nil {
+		return err
 	}
 	for key, v := range map[string]string{"instanceType": s.InstanceType, "dbInstanceClass": s.DBInstanceClass, "cacheNodeType": s.CacheNodeType} {
 		if !instanceTypePattern.MatchString(v) {
@@ -294,6 +321,59 @@ func (s *Settings) check() error {
 		return settingError("certificateArn", "needs a load balancer: level 1 or above")
 	}
 	return nil
+}
+
+// checkMigration accepts a migrateFrom whose stores differ from the
+// level's, and sets Source.
+func (s *Settings) checkMigration() error {
+	if s.MigrateFrom == nil {
+		return nil
+	}
+	from := *s.MigrateFrom
+	switch {
+	case from < 0 || from > level.Max:
+		return settingError("migrateFrom", "%d is not a level: use the level the photos are on now, 0 to %d", from, level.Max)
+	case from == s.Level:
+		return settingError("migrateFrom", "%d is the level itself: nothing to copy; step without it (pulumi config rm web-demo:migrateFrom)", from)
+	case s.UnsharedState:
+		return settingError("migrateFrom", "does not work with unsharedState: each server keeps its own uploads there, so there is no one store to copy")
+	}
+	source := level.Table[from]
+	if PhotoStores(source) == PhotoStores(s.Features) {
+		return settingError("migrateFrom", "levels %d and %d keep photos in the same stores (%s): step without it (pulumi config rm web-demo:migrateFrom)",
+			from, s.Level, PhotoStores(source))
+	}
+	s.Source = &source
+	return nil
+}
+
+// PhotoStores names where a level keeps photo rows and images. Two levels
+// with the same stores need no migration between them.
+func PhotoStores(f level.Features) string {
+	rows := "MariaDB on the server"
+	if f.ManagedDatabase {
+		rows = "RDS"
+	}
+	images := "the server's disk"
+	switch {
+	case f.ObjectStorage:
+		images = "S3"
+	case f.SharedFiles:
+		images = "EFS"
+	}
+	return rows + " and " + images
+}
+
+// Stores are the features whose photo stores the program builds: the
+// level's, and while migrating the source level's as well.
+func (s Settings) Stores() level.Features {
+	f := s.Features
+	if s.Source != nil {
+		f.ManagedDatabase = f.ManagedDatabase || s.Source.ManagedDatabase
+		f.SharedFiles = f.SharedFiles || s.Source.SharedFiles
+		f.ObjectStorage = f.ObjectStorage || s.Source.ObjectStorage
+	}
+	return f
 }
 
 func checkCidr(key, raw string) error {

@@ -10,7 +10,7 @@ import (
 )
 
 // Storage holds the app's artifact bucket, and the level's shared uploads:
-// EFS at level 1, an S3 bucket from level 2.
+// EFS at level 1, an S3 bucket from level 2; while migrating, both levels'.
 type Storage struct {
 	pulumi.ResourceState
 
@@ -53,12 +53,14 @@ func newStorage(ctx *pulumi.Context, name string, s Settings, net *Network, arti
 		return nil, err
 	}
 
-	if s.Features.ObjectStorage {
+	// While migrating, the old level's store is kept beside the new one.
+	stores := s.Stores()
+	if stores.ObjectStorage {
 		if st.Uploads, err = privateBucket(ctx, name+"-uploads", parent); err != nil {
 			return nil, err
 		}
 	}
-	if s.Features.SharedFiles {
+	if stores.SharedFiles {
 		if err := st.sharedFiles(ctx, name, net, parent); err != nil {
 			return nil, err
 		}

@@ -23,14 +23,77 @@ type Boot struct {
 	App            appconfig.Config
 	// LocalDatabase installs MariaDB on the host (level 0).
 	LocalDatabase bool
-	// FileSystemID mounts EFS at filesMount (level 1), through the access
-	// point FileSystemAccessPoint.
+	// FileSystemID mounts EFS at filesMount (level 1, or either side of a
+	// copy), through the access point FileSystemAccessPoint.
 	FileSystemID          string
 	FileSystemAccessPoint string
-	// RDSCABundle fetches AWS's RDS CA bundle to rdsCAPath (levels 1–4).
+	// RDSCABundle fetches AWS's RDS CA bundle to rdsCAPath (levels 1–4, or
+	// either side of a copy).
 	RDSCABundle bool
 	// LogGroup receives the app and boot logs, through the CloudWatch agent.
 	LogGroup string
+	// Copy, while migrating between levels, is the photo copy this server
+	// runs (webdemo-copy.service); nil removes one left from a migration.
+	Copy *Copy
+}
+
+// Copy is `webdemo copy` from one level's stores to another's, run once
+// by systemd and again on failure until it copies everything.
+type Copy struct {
+	FromLevel, ToLevel int
+	// Target is the copy's TARGET settings, Source its SOURCE (rendered as
+	// FROM_ lines against Target).
+	Target, Source appconfig.Config
+	// Push: the server is the source level's (level 0, whose MariaDB
+	// password is made on the host); else it is the target level's.
+	Push bool
+}
+
+// copyDonePattern is a CloudWatch Logs filter pattern (all the terms, a
+// quoted term matched as a phrase: "Filter pattern syntax for metric
+// filters, subscription filters, filter log events, and Live Tail" in the
+// CloudWatch Logs guide) for the copy's final line, "copied N, skipped M
+// already present, F failed", quoted for a shell.
+const copyDonePattern = `'"copied" "already present" "failed"'`
+
+// passwordMarker stands for the level-0 MariaDB password while its setting's
+// name is worked out; the password itself is made on the host.
+const passwordMarker = "password-made-on-the-host"
+
+// PasswordSetting is the environment name the local MariaDB password goes
+// under in copy.env: the TARGET's, or with a local source the FROM_ one.
+// Both come from the app's config code, not typed here.
+func (c Copy) PasswordSetting() (string, error) {
+	var lines []string
+	if c.Push {
+		source := c.Target
+		source.MySQLPassword = passwordMarker
+		lines = source.EnvironFrom(c.Target)
+	} else {
+		target := appconfig.Default()
+		target.MySQLPassword = passwordMarker
+		lines = target.Environ()
+	}
+	for _, line := range lines {
+		if name, value, _ := strings.Cut(line, "="); value == passwordMarker {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("copy: the app's settings have no MySQL password line in %q", lines)
+}
+
+// EnvLines are copy.env: the TARGET's settings (config.Environ), then the
+// SOURCE's differences as FROM_ lines (config.EnvironFrom).
+func (c Copy) EnvLines() ([]string, error) {
+	target, err := envFileLines(c.Target.Environ())
+	if err != nil {
+		return nil, err
+	}
+	source, err := envFileLines(c.Source.EnvironFrom(c.Target))
+	if err != nil {
+		return nil, err
+	}
+	return append(target, source...), nil
 }
 
 // appUserID is the app user's uid and gid on every instance. It is pinned
@@ -186,6 +249,12 @@ mkdir -p {{.FilesMount}}
 sed -i '\| {{.FilesMount}} |d' /etc/fstab
 echo '{{.FileSystemID}}:/ {{.FilesMount}} efs _netdev,noresvport,tls,iam,accesspoint={{.FileSystemAccessPoint}} 0 0' >> /etc/fstab
 mountpoint -q {{.FilesMount}} || retry mount {{.FilesMount}}
+{{- else}}
+# No EFS here: drop a mount a migration left (level 0 is updated in place).
+if grep -q ' {{.FilesMount}} ' /etc/fstab; then
+	if mountpoint -q {{.FilesMount}}; then umount {{.FilesMount}}; fi
+	sed -i '\| {{.FilesMount}} |d' /etc/fstab
+fi
 {{- end}}
 
 cat > /etc/systemd/system/webdemo.service <<'UNIT'
@@ -218,7 +287,7 @@ ProtectKernelModules=yes
 ProtectControlGroups=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
-{{- if .FileSystemID}}
+{{- if .AppOnFiles}}
 ReadWritePaths={{.FilesMount}}
 {{- end}}
 
@@ -230,6 +299,68 @@ UNIT
 systemctl daemon-reload
 systemctl enable webdemo.service
 systemctl restart webdemo.service
+{{- with .Copy}}
+
+# Migration from level {{.FromLevel}} to level {{.ToLevel}}: copy every photo once from the
+# old stores to the new (webdemo copy). It never changes the source and
+# skips what is already copied, so it may run again at every boot and on
+# every server; its final line, "copied N, skipped M already present, F
+# failed", goes to the app's log.
+(umask 077 && cat > /etc/webdemo/copy.env) <<'COPY'
+{{range $.CopyLines}}{{.}}
+{{end}}COPY
+{{- if $.CopyPassword}}
+echo "{{$.CopyPassword}}=$(cat /etc/webdemo/mysql-password)" >> /etc/webdemo/copy.env
+{{- end}}
+cat > /etc/systemd/system/webdemo-copy.service <<'UNIT'
+[Unit]
+Description=web-demo: copy photos from level {{.FromLevel}} to level {{.ToLevel}}
+Wants=network-online.target
+After=network-online.target remote-fs.target webdemo.service{{if $.LocalDatabase}} mariadb.service{{end}}
+# Retried until it succeeds: the other side may still be starting.
+StartLimitIntervalSec=0
+
+[Service]
+Type=oneshot
+User=webdemo
+Group=webdemo
+EnvironmentFile=/etc/webdemo/copy.env
+ExecStart=/usr/local/bin/webdemo copy
+StandardOutput=append:{{$.AppLog}}
+StandardError=inherit
+StateDirectory=webdemo
+WorkingDirectory=/var/lib/webdemo
+Restart=on-failure
+RestartSec=30
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+{{- if $.FileSystemID}}
+ReadWritePaths={{$.FilesMount}}
+{{- end}}
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable webdemo-copy.service
+# Not waited for: the copy may take long, and the boot is done.
+systemctl restart --no-block webdemo-copy.service
+{{- else}}
+if [ -f /etc/systemd/system/webdemo-copy.service ]; then
+	# The migration is over: its copy goes.
+	systemctl disable --now webdemo-copy.service
+	rm -f /etc/systemd/system/webdemo-copy.service /etc/webdemo/copy.env
+	systemctl daemon-reload
+fi
+{{- end}}
 
 # Check every dependency once, as the app's user with its settings, so a
 # broken level explains itself here and in the console log. A failure does
@@ -246,9 +377,13 @@ echo "web-demo level {{.Level}} is running"
 var safeEnvValue = regexp.MustCompile(`^[A-Za-z0-9_.,:/@!+=%-]*$`)
 
 // EnvLines renders the app's settings for a systemd environment file.
-func (b Boot) EnvLines() ([]string, error) {
+func (b Boot) EnvLines() ([]string, error) { return envFileLines(b.App.Environ()) }
+
+// envFileLines renders NAME=value lines for a systemd environment file,
+// quoting values that need it.
+func envFileLines(environ []string) ([]string, error) {
 	var lines []string
-	for _, kv := range b.App.Environ() {
+	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.ContainsAny(value, "\n\r"):
@@ -271,13 +406,32 @@ func (b Boot) Script() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var copyLines []string
+	copyPassword := ""
+	if b.Copy != nil {
+		if copyLines, err = b.Copy.EnvLines(); err != nil {
+			return "", err
+		}
+		if b.LocalDatabase {
+			if copyPassword, err = b.Copy.PasswordSetting(); err != nil {
+				return "", err
+			}
+		}
+	}
 	data := struct {
 		Boot
 		Settings                        []string
 		FilesMount, RDSCAPath, RDSCAURL string
 		AppUserID                       int
 		AppLog, BootLog, AgentConfig    string
-	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID, appLog, bootLog, agent}
+		// AppOnFiles: the app itself keeps uploads on EFS.
+		AppOnFiles bool
+		CopyLines  []string
+		// CopyPassword is the setting that takes the local MariaDB
+		// password in copy.env.
+		CopyPassword string
+	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID, appLog, bootLog, agent,
+		b.App.Storage == appconfig.StorageDisk && b.App.UploadDir == filesUploadDir, copyLines, copyPassword}
 	var buf bytes.Buffer
 	if err := bootTemplate.Execute(&buf, data); err != nil {
 		return "", err

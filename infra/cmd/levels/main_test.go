@@ -68,3 +68,39 @@ func TestBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationSteps: a step between levels with different photo stores is
+// shown as its two updates, with migrateFrom and then without; the level-0
+// server is updated in place by the first and deleted by the second.
+func TestMigrationSteps(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"0", "1"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	_, first, _ := strings.Cut(out.String(), "Level 0 → 1 (migrateFrom 0): ")
+	first, second, ok := strings.Cut(first, "Level 1 (migrateFrom 0) → 1: ")
+	if !ok {
+		t.Fatalf("no two-step migration in:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^   ~ aws:ec2/instance:Instance +web-solo \(in web\) — userData changes in place`).MatchString(first) {
+		t.Errorf("the first update does not update the level-0 server in place:\n%s", first)
+	}
+	if strings.Contains(first, "   - ") || strings.Contains(first, "+- aws:ec2/instance") {
+		t.Errorf("the first update deletes or replaces something a server stands on:\n%s", first)
+	}
+	if !strings.HasPrefix(second, "2 to delete (2 changes)\n") || !strings.Contains(second, "- aws:ec2/instance:Instance") {
+		t.Errorf("the second update should delete the level-0 server and its address:\n%s", second)
+	}
+}
+
+// TestNoMigrationBetweenTheSameStores: levels 2 and 4 keep photos in the
+// same stores, so the tool says to step without migrateFrom.
+func TestNoMigrationBetweenTheSameStores(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"2", "4"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Level 2 → 4: the photos stay where they are (RDS and S3): step without migrateFrom") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
