@@ -1,5 +1,5 @@
 // Package scripts tests the shell scripts that set up the tests and the
-// local cluster.
+// local cluster. It imports only apptest.
 package scripts
 
 import (

@@ -1,12 +1,17 @@
 // Command cluster runs a tutorial level on this machine, on loopback only:
 // the same app binary as on AWS, configured by the same code that renders
 // the AWS user-data, with stand-ins for each AWS service: HAProxy for the
-// ALB, a throwaway MariaDB for RDS, memcached for ElastiCache, a directory
-// for EFS and an S3-compatible endpoint for S3.
+// ALB, MariaDB for RDS, memcached for ElastiCache, a directory for EFS and
+// an S3-compatible endpoint for S3.
 //
 //	scripts/local-cluster.sh --level 2 --instances 3
+//	scripts/local-cluster.sh --level 1 --data photos
 //
-// Ctrl-C stops everything and removes its files.
+// Ctrl-C stops everything and removes its files, except what --data DIR
+// keeps: the database, the uploads and the S3 objects, moved into the new
+// level's stores when the next run in DIR is at another level. This
+// command holds only the flags and the wiring; package localcluster runs
+// the level.
 package main
 
 import (
@@ -20,6 +25,7 @@ import (
 	"syscall"
 
 	"webdemo/app/config"
+	"webdemo/scripts/internal/localcluster"
 )
 
 func main() {
@@ -39,6 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	port := flags.Int("port", 8080, "port the site answers on")
 	unshared := flags.Bool("unshared", false, "level 1 before the tutorial's fix: per-server sessions and uploads")
 	latency := flags.String("latency", "0", "simulated front-page delay, such as 1.5 or 200ms")
+	data := flags.String("data", "", "keep the photos in this directory between runs, and move them when the level changes (default: throwaway)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -58,7 +65,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			*instances = 1
 		}
 	}
-	c, err := Start(ctx, Options{Level: *levelNumber, Instances: *instances, Port: *port, Unshared: *unshared, Latency: delay, Log: stdout})
+	c, err := localcluster.Start(ctx, localcluster.Options{Level: *levelNumber, Instances: *instances, Port: *port, Unshared: *unshared, Latency: delay, Data: *data, Log: stdout})
 	if err != nil {
 		return err
 	}
@@ -71,7 +78,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func describe(w io.Writer, c *Cluster, levelNumber int, unshared bool) {
+func describe(w io.Writer, c *localcluster.Cluster, levelNumber int, unshared bool) {
 	state := ""
 	if unshared {
 		state = " (unshared: before the tutorial's fix)"
@@ -86,6 +93,9 @@ func describe(w io.Writer, c *Cluster, levelNumber int, unshared bool) {
 	}
 	for _, s := range c.Services {
 		fmt.Fprintf(w, "  %s\n", s)
+	}
+	if c.DataDir != "" {
+		fmt.Fprintf(w, "\nThe photos stay in %s: run again with --data at any level, and they move to its stores.\n", c.DataDir)
 	}
 	fmt.Fprintf(w, "\nChange every server's latency: echo 1.5s > %s\n", c.LatencyFile)
 	fmt.Fprintln(w, "Press Ctrl-C to stop everything.")

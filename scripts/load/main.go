@@ -1,6 +1,7 @@
 // Command load sends GET requests to one URL at a steady rate, with vegeta
 // as its engine, and shows how the site holds up: every second the rate,
-// success and p50/p99 latency, and a summary at the end.
+// success and p50/p99 latency, and a summary at the end. It imports vegeta
+// and no package of this module.
 //
 //	go run ./scripts/load --url "$(pulumi stack output url)" --rate 20 --duration 10m
 //

@@ -4,7 +4,8 @@
 // MAX_CONCURRENT_UPLOADS 8), logs in, sends the uploads all at once, each
 // on its own connection, and prints how they were answered and the
 // process's resident memory: before, and at its peak (VmHWM in
-// /proc/PID/status).
+// /proc/PID/status). It imports only the standard library: it drives the
+// app as a separate binary.
 //
 //	scripts/upload-memory.sh                 # or: go run ./scripts/uploadmem
 //	go run ./scripts/uploadmem -uploads 64 -scenarios junk,png

@@ -1,4 +1,4 @@
-package main
+package localcluster
 
 import (
 	"bufio"
@@ -41,7 +41,7 @@ func runClusterChild(appBinary string) {
 // process of its cluster with it, including memcached, which runs as
 // another user when started as root.
 func TestKilledCommandLeavesNothingRunning(t *testing.T) {
-	if err := requireTools(level.Table[1]); err != nil {
+	if err := RequireTools(level.Table[1]); err != nil {
 		apptest.Missing(t, "%v", err)
 	}
 	child := exec.Command(os.Args[0], "-test.run=^$")

@@ -1,4 +1,4 @@
-package main
+package localcluster
 
 import (
 	"bytes"
@@ -9,9 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -48,7 +46,7 @@ func startCluster(t *testing.T, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := requireTools(features); err != nil {
+	if err := RequireTools(features); err != nil {
 		apptest.Missing(t, "%v", err)
 	}
 	port, err := freePort()
@@ -329,66 +327,5 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 	}
 	if _, err := os.Stat(c.Dir()); !os.IsNotExist(err) {
 		t.Errorf("%s still exists after Stop", c.Dir())
-	}
-}
-
-// The command prints the URL and the level, serves, and stops cleanly when
-// its context ends, as on Ctrl-C.
-func TestCommandRunsUntilInterrupted(t *testing.T) {
-	if err := requireTools(level.Table[2]); err != nil {
-		apptest.Missing(t, "%v", err)
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &apptest.Output{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--level", "2", "--port", fmt.Sprint(port)}, out) }()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "is running at "+url) {
-		select {
-		case err := <-done:
-			t.Fatalf("run returned %v:\n%s", err, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL printed:\n%s", out.String())
-		}
-	}
-	if !strings.Contains(out.String(), "web-demo level 2 is running") {
-		t.Fatalf("the level is not printed:\n%s", out.String())
-	}
-	if status, _ := apptest.NewClient(t).Get(url + "/"); status != http.StatusOK {
-		t.Fatalf("GET / = %d", status)
-	}
-	metricsURLs := regexp.MustCompile(`metrics: (http://127\.0\.0\.1:\d+/metrics)`).FindAllStringSubmatch(out.String(), -1)
-	if len(metricsURLs) != 2 {
-		t.Fatalf("want both instances' metrics URLs printed:\n%s", out.String())
-	}
-	for _, m := range metricsURLs {
-		if status, _ := apptest.NewClient(t).Get(m[1]); status != http.StatusOK {
-			t.Errorf("GET %s = %d", m[1], status)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "Stopped; nothing is left running.") {
-		t.Fatalf("no stop message:\n%s", out.String())
-	}
-	if err := portFree(port); err != nil {
-		t.Fatal("the port is still in use after stopping")
-	}
-}
-
-func TestCommandRefusesBadArguments(t *testing.T) {
-	for _, args := range [][]string{{}, {"--level", "9"}, {"--level", "2", "--latency", "-1s"}, {"--level", "0", "--instances", "3"}} {
-		if err := run(context.Background(), args, &bytes.Buffer{}); err == nil {
-			t.Errorf("run(%v) succeeded", args)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package localcluster
 
 import (
 	"context"
@@ -166,7 +166,7 @@ func browse(t *testing.T, chromium, url, name string) {
 // saveArtifact keeps a file from the test under test-artifacts/ at the
 // repository root.
 func saveArtifact(t *testing.T, name string, data []byte) {
-	dir := filepath.Join("..", "..", "test-artifacts")
+	dir := filepath.Join("..", "..", "..", "test-artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
