@@ -76,10 +76,3 @@ func (s *Server) errorPage(w http.ResponseWriter, status int, message string) {
 		Server         Identity
 	}{http.StatusText(status), message, s.Identity})
 }
-
-// fail answers with the error page and counts it; the caller logs. Only
-// the front page still calls it, until it returns its error to handle.
-func (s *Server) fail(w http.ResponseWriter, status int, message string) {
-	s.Metrics.httpError(status)
-	s.errorPage(w, status, message)
-}

@@ -19,7 +19,7 @@ import (
 // handleIndex serves the front page, after the simulated latency. An
 // anonymous visitor's page is bytes built once per list: on a cache hit,
 // or while the database returns the same photos, nothing is rendered.
-func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	slept := time.Now()
 	s.Latency.Sleep(ctx)
@@ -28,19 +28,18 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	anonymous := v == viewer{}
 	list, err := s.photoList(ctx, !anonymous)
 	if err != nil {
-		s.Logger.Error("front page", "err", err)
-		s.fail(w, http.StatusServiceUnavailable, "The photo database is unavailable right now. This page will work again by itself once it is back.")
-		return
+		return failed(http.StatusServiceUnavailable, "The photo database is unavailable right now. This page will work again by itself once it is back.", fmt.Errorf("front page: %w", err))
 	}
 	if anonymous && list.page != nil {
 		writePage(w, r, list.page, list.length)
-		return
+		return nil
 	}
 	s.render(w, http.StatusOK, "index", &indexPage{
 		User: v.User, Fingerprint: v.Fingerprint, SessionDown: v.SessionDown,
 		Server: s.Identity, Photos: list.HTML, FromDB: list.FromDB, Count: list.Count, Stale: list.Stale,
 		UploadToken: uploadToken(v.User),
 	})
+	return nil
 }
 
 // htmlContentType is shared by every prebuilt page's headers; nothing

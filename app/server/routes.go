@@ -16,7 +16,7 @@ func (s *Server) routes() http.Handler {
 	// elsewhere; it simply matches no route.
 	r := mux.NewRouter().SkipClean(true)
 	r.Use(nameRoute)
-	index := s.readSession(http.HandlerFunc(s.handleIndex))
+	index := s.readSession(s.handle(s.handleIndex))
 	r.Handle("/", index).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/login", s.throttleLogins(s.loadSession(s.handle(s.handleLogin)))).Methods(http.MethodPost)
 	r.Handle("/logout", s.loadSession(s.handle(s.handleLogout))).Methods(http.MethodPost)

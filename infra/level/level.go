@@ -47,7 +47,7 @@ var Table = [Max + 1]Features{
 
 // For returns level n's features. unshared reproduces the tutorial's
 // level-1 step before its fix: sessions in each server's memory and uploads
-// on each server's disk, so users must log in again and images go missing
+// on each server's disk, so users must log in again and photos come and go
 // as the load balancer switches servers.
 func For(n int, unshared bool) (Features, error) {
 	if n < 0 || n > Max {
@@ -65,6 +65,19 @@ func For(n int, unshared bool) (Features, error) {
 
 // UsesCache reports whether the level needs a memcached cluster.
 func (f Features) UsesCache() bool { return f.SharedSessions || f.PageCache }
+
+// WithStoresOf returns f with g's photo stores: where g keeps photo rows
+// and image bytes, and everything else as f has it. Copying photos between
+// levels reads the old level's stores with the new level's other settings.
+func (f Features) WithStoresOf(g Features) Features {
+	f.LocalDatabase, f.ManagedDatabase = g.LocalDatabase, g.ManagedDatabase
+	f.SharedFiles, f.ObjectStorage = g.SharedFiles, g.ObjectStorage
+	return f
+}
+
+// SameStores reports whether f and g keep photos in the same places, so
+// stepping between them copies nothing.
+func (f Features) SameStores(g Features) bool { return f.WithStoresOf(g) == f }
 
 // Endpoints are where a level's services are, as the app must reach them.
 type Endpoints struct {

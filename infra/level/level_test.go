@@ -64,3 +64,24 @@ func TestUnsharedOnlyAtLevelOne(t *testing.T) {
 		}
 	}
 }
+
+// Only the photo stores decide whether a step between levels copies.
+func TestSameStores(t *testing.T) {
+	for _, tc := range []struct {
+		a, b int
+		same bool
+	}{
+		{0, 1, false}, {1, 2, false}, {0, 2, false}, {2, 3, true}, {2, 4, true}, {3, 4, true}, {1, 1, true},
+	} {
+		if got := Table[tc.a].SameStores(Table[tc.b]); got != tc.same {
+			t.Errorf("levels %d and %d: SameStores = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+	// A copy from level 0 into level 4 reads the host's stores, keeping
+	// level 4's cache settings.
+	got := Table[4].WithStoresOf(Table[0])
+	want := Features{LocalDatabase: true, LoadBalancer: true, SharedSessions: true, AutoScaling: true, PageCache: true}
+	if got != want {
+		t.Errorf("level 4 with level 0's stores = %+v, want %+v", got, want)
+	}
+}

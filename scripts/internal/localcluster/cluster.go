@@ -116,7 +116,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 		c.DataDir = c.data.path
 		if c.data.last >= 0 && c.data.last != opts.Level {
-			if old := level.Table[c.data.last]; !sameStores(old, features) {
+			if old := level.Table[c.data.last]; !old.SameStores(features) {
 				if err := RequireTools(old); err != nil {
 					return nil, fmt.Errorf("moving the photos from level %d: %w", c.data.last, err)
 				}

@@ -153,20 +153,24 @@ func TestUnsharedLevelOneShowsTheProblem(t *testing.T) {
 	if loggedOut == 0 {
 		t.Fatal("with unshared sessions some requests must land on a server that never saw the login")
 	}
-	// Log in on one server directly and upload there: the other server
-	// lists the row (shared database) but has no file.
+	// Log in on one server directly and upload there: both read the row
+	// (shared database), but only web-1 has the file, so web-2, which
+	// never lists a photo it cannot serve, leaves it out.
 	direct := apptest.NewClient(t)
 	direct.Login(c.Instances[0].URL, "grace")
 	if status, _ := direct.Upload(c.Instances[0].URL, apptest.PNG(t, 7)); status != http.StatusSeeOther {
 		t.Fatalf("upload on web-1 = %d", status)
 	}
-	_, body := direct.Get(c.Instances[1].URL + "/")
+	_, body := direct.Get(c.Instances[0].URL + "/")
 	keys := apptest.ParsePage(body).Keys
 	if len(keys) != 1 {
-		t.Fatalf("web-2 lists %v", keys)
+		t.Fatalf("web-1 lists %v, want its upload", keys)
 	}
 	if status, _ := direct.Get(c.Instances[1].URL + "/images/" + keys[0]); status != http.StatusNotFound {
 		t.Fatalf("web-2 serves web-1's upload (%d): uploads are not per server", status)
+	}
+	if _, body := direct.Get(c.Instances[1].URL + "/"); len(apptest.ParsePage(body).Keys) != 0 {
+		t.Fatalf("web-2 lists %v, photos whose image it does not have", apptest.ParsePage(body).Keys)
 	}
 }
 

@@ -125,7 +125,3 @@ func storeNames(f level.Features) string {
 		return db + " and the host's disk"
 	}
 }
-
-// sameStores reports whether two levels keep their photos in the same
-// places, so moving between them copies nothing.
-func sameStores(a, b level.Features) bool { return storeNames(a) == storeNames(b) }

@@ -47,7 +47,7 @@ func TestPhotosSurviveTheLevelWalk(t *testing.T) {
 		log := &apptest.Output{}
 		c := startCluster(t, Options{Level: n, Instances: instances, Data: data, Log: log})
 		moved := strings.Contains(log.String(), "Moving the photos")
-		if wantMove := step > 0 && !sameStores(level.Table[walk[step-1]], level.Table[n]); moved != wantMove {
+		if wantMove := step > 0 && !level.Table[walk[step-1]].SameStores(level.Table[n]); moved != wantMove {
 			t.Fatalf("step %d, level %d: moved the photos = %v, want %v:\n%s", step, n, moved, wantMove, log.String())
 		}
 		if moved && !strings.Contains(log.String(), ", 0 failed") {

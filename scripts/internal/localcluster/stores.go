@@ -100,7 +100,9 @@ func (c *Cluster) storeEndpoints(f level.Features, e level.Endpoints, dial bool)
 // AWS stack does with migrateFrom.
 func (c *Cluster) movePhotos(ctx context.Context, binary string, last int, old level.Features, base level.Endpoints) error {
 	base.Addr = fmt.Sprintf("127.0.0.1:%d", c.opts.Port)
-	from, err := level.AppConfig(old, c.storeEndpoints(old, base, false))
+	// The source is read with this level's settings but the old stores:
+	// the old level's cache and sessions are gone, and the copy needs none.
+	from, err := level.AppConfig(c.Features.WithStoresOf(old), c.storeEndpoints(old, base, false))
 	if err != nil {
 		return fmt.Errorf("level %d's settings: %w", last, err)
 	}
