@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -33,14 +34,29 @@ const (
 	noExtendedSupport = "open-source-rds-extended-support-disabled"
 )
 
-func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opts ...pulumi.ResourceOption) (*Database, error) {
+// DatabaseArgs are the database's inputs.
+type DatabaseArgs struct {
+	// Subnets are isolated ones, in two zones as an RDS subnet group
+	// requires: the database has no route out.
+	Subnets pulumi.StringArrayInput
+	// SecurityGroup lets only the app servers in.
+	SecurityGroup *ec2.SecurityGroup
+	// InstanceClass is the RDS instance class, such as db.t4g.micro.
+	InstanceClass string
+	// MultiAz keeps a standby in the other zone, at twice the price.
+	MultiAz bool
+	// DeletionProtection makes RDS refuse to delete the instance.
+	DeletionProtection bool
+}
+
+func newDatabase(ctx *pulumi.Context, name string, args DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
 	db := &Database{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Database", name, db, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(db)
 	subnets, err := rds.NewSubnetGroup(ctx, name, &rds.SubnetGroupArgs{
-		SubnetIds: net.PrivateSubnetIDs, Description: pulumi.String("web-demo database, private subnets"),
+		SubnetIds: args.Subnets, Description: pulumi.String("web-demo database, private subnets"),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -59,7 +75,7 @@ func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opt
 		Engine:                   pulumi.String("mysql"),
 		EngineVersion:            pulumi.String(mysqlEngineVersion),
 		EngineLifecycleSupport:   pulumi.String(noExtendedSupport),
-		InstanceClass:            pulumi.String(s.DBInstanceClass),
+		InstanceClass:            pulumi.String(args.InstanceClass),
 		AllocatedStorage:         pulumi.Int(20),
 		StorageType:              pulumi.String("gp3"),
 		StorageEncrypted:         pulumi.Bool(true),
@@ -68,13 +84,13 @@ func newDatabase(ctx *pulumi.Context, name string, s Settings, net *Network, opt
 		ManageMasterUserPassword: pulumi.Bool(true),
 		DbSubnetGroupName:        subnets.Name,
 		ParameterGroupName:       params.Name,
-		VpcSecurityGroupIds:      pulumi.StringArray{net.DatabaseSG.ID()},
+		VpcSecurityGroupIds:      pulumi.StringArray{args.SecurityGroup.ID()},
 		PubliclyAccessible:       pulumi.Bool(false),
-		MultiAz:                  pulumi.Bool(s.MultiAz),
+		MultiAz:                  pulumi.Bool(args.MultiAz),
 		BackupRetentionPeriod:    pulumi.Int(7),
 		AutoMinorVersionUpgrade:  pulumi.Bool(true),
 		CopyTagsToSnapshot:       pulumi.Bool(true),
-		DeletionProtection:       pulumi.Bool(s.DeletionProtection),
+		DeletionProtection:       pulumi.Bool(args.DeletionProtection),
 		// Read from state at destroy time, so it must be set at up time.
 		SkipFinalSnapshot: pulumi.Bool(true),
 		ApplyImmediately:  pulumi.Bool(true),

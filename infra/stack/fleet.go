@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,21 +32,56 @@ type Fleet struct {
 	Group    *autoscaling.Group
 }
 
-// FleetInputs are what the fleet runs on.
-type FleetInputs struct {
-	Network  *Network
-	Identity *Identity
+// FleetArgs are the fleet's inputs: what its servers run, where, and how
+// many.
+type FleetArgs struct {
+	// Arch is the AMI's architecture, arm64 or x86_64: the instance type's,
+	// which the app build matches.
+	Arch string
+	// InstanceType is the servers' EC2 instance type.
+	InstanceType string
+	// KeyName is an EC2 key pair for SSH; "" for none (Session Manager).
+	KeyName string
+	// Subnets are public ones; fixed servers go round them in turn.
+	Subnets pulumi.StringArray
+	// SecurityGroup is the app servers' group.
+	SecurityGroup *ec2.SecurityGroup
+	// Profile carries the app's role.
+	Profile *iam.InstanceProfile
+	// Policies are the role's grants: no server boots before its
+	// permissions exist.
+	Policies []pulumi.Resource
+	// InternetPath is the gateway and public routes: servers fetch the app
+	// over it, and an Elastic IP needs it.
+	InternetPath []pulumi.Resource
 	// UserData is the rendered boot script.
 	UserData pulumi.StringOutput
-	// LoadBalancer is nil at level 0.
-	LoadBalancer *LoadBalancer
-	// Needs are resources the instances use at boot, such as EFS mount
-	// targets, created first.
+	// Needs are resources the servers use at boot, such as the app's
+	// artifact and EFS mount targets, created first.
 	Needs []pulumi.Resource
-	// KeptUserData, when set, keeps the level-0 server (with this
-	// user-data) beside a level-1–4 fleet: stepping up with migrateFrom 0,
-	// it pushes its photos to the new stores.
+	// TargetGroupArn is the load balancer's target group the servers
+	// register with. Nil: one server, reached at an Elastic IP.
+	TargetGroupArn pulumi.StringInput
+	// Count is how many fixed servers register with TargetGroupArn.
+	Count int
+	// Group, when set, runs the servers behind TargetGroupArn from a launch
+	// template in an AutoScaling group of this size instead.
+	Group *GroupSize
+	// KeptUserData, when set, keeps the lone server (with this user-data)
+	// beside the servers behind TargetGroupArn: stepping up with
+	// migrateFrom 0, it pushes its photos to the new stores.
 	KeptUserData *pulumi.StringOutput
+}
+
+// GroupSize bounds an AutoScaling group.
+type GroupSize struct {
+	// Min is also how many servers must pass health checks before the
+	// group's creation completes.
+	Min int
+	// Desired is the starting size; scaling's changes to it are kept.
+	Desired int
+	// Max caps scaling out, and so the bill.
+	Max int
 }
 
 // amiParameter is AWS's public SSM parameter for the latest Amazon Linux 2023.
@@ -55,38 +91,43 @@ func amiParameter(arch string) string {
 
 const rootVolumeGiB = 8
 
-func newFleet(ctx *pulumi.Context, name string, s Settings, in FleetInputs, opts ...pulumi.ResourceOption) (*Fleet, error) {
+func newFleet(ctx *pulumi.Context, name string, args FleetArgs, opts ...pulumi.ResourceOption) (*Fleet, error) {
+	switch balanced := args.TargetGroupArn != nil; {
+	case !balanced && (args.Group != nil || args.KeptUserData != nil):
+		return nil, fmt.Errorf("fleet %s: an AutoScaling group or a kept lone server needs a target group", name)
+	case balanced && args.Group == nil && args.Count < 1:
+		return nil, fmt.Errorf("fleet %s: %d servers behind the load balancer: at least 1", name, args.Count)
+	}
 	f := &Fleet{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Fleet", name, f, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(f)
-	arch, _ := s.Arch()
-	ami, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: amiParameter(arch)}, pulumi.Parent(f))
+	ami, err := ssm.LookupParameter(ctx, &ssm.LookupParameterArgs{Name: amiParameter(args.Arch)}, pulumi.Parent(f))
 	if err != nil {
 		return nil, fmt.Errorf("look up the Amazon Linux 2023 AMI: %w", err)
 	}
 	var keyName pulumi.StringPtrInput
-	if s.SSHKeyName != "" {
-		keyName = pulumi.String(s.SSHKeyName)
+	if args.KeyName != "" {
+		keyName = pulumi.String(args.KeyName)
 	}
-	if s.Features.AutoScaling {
-		err = f.autoScaled(ctx, name, s, in, ami.Value, keyName, parent)
+	if args.Group != nil {
+		err = f.autoScaled(ctx, name, args, ami.Value, keyName, parent)
 	} else {
-		err = f.instances(ctx, name, s, in, ami.Value, keyName, parent)
+		err = f.instances(ctx, name, args, ami.Value, keyName, parent)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if in.KeptUserData != nil && s.Features.LoadBalancer {
-		if f.Kept, f.Address, err = soloServer(ctx, name, s, in, *in.KeptUserData, ami.Value, keyName, parent); err != nil {
+	if args.KeptUserData != nil {
+		if f.Kept, f.Address, err = soloServer(ctx, name, args, *args.KeptUserData, ami.Value, keyName, parent); err != nil {
 			return nil, err
 		}
 	}
 	return f, ctx.RegisterResourceOutputs(f, pulumi.Map{})
 }
 
-// instances creates the level-0 server, or webCount servers behind the
+// instances creates the lone level-0 server, or Count servers behind the
 // load balancer, spread over both zones. A new AMI does not replace them
 // (its id is ignored after creation).
 //
@@ -95,25 +136,25 @@ func newFleet(ctx *pulumi.Context, name string, s Settings, in FleetInputs, opts
 // program holds the old ones until the new pass health checks (see
 // Options.WaitHealthy). The level-0 server is updated in place instead
 // (see soloServer).
-func (f *Fleet) instances(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
-	if !s.Features.LoadBalancer {
-		instance, address, err := soloServer(ctx, name, s, in, in.UserData, ami, keyName, parent)
+func (f *Fleet) instances(ctx *pulumi.Context, name string, args FleetArgs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
+	if args.TargetGroupArn == nil {
+		instance, address, err := soloServer(ctx, name, args, args.UserData, ami, keyName, parent)
 		if err != nil {
 			return err
 		}
 		f.Instances, f.Address = []*ec2.Instance{instance}, address
 		return nil
 	}
-	for i := range s.WebCount {
+	for i := range args.Count {
 		instanceName := fmt.Sprintf("%s-%d", name, i)
-		instance, err := ec2.NewInstance(ctx, instanceName, instanceArgs(ctx, s, in, in.UserData, i, ami, keyName, true, fmt.Sprintf("web-%d", i)),
-			parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.needs()))
+		instance, err := ec2.NewInstance(ctx, instanceName, instanceArgs(ctx, args, args.UserData, i, ami, keyName, true, fmt.Sprintf("web-%d", i)),
+			parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(args.needs()))
 		if err != nil {
 			return err
 		}
 		f.Instances = append(f.Instances, instance)
 		attachment, err := lb.NewTargetGroupAttachment(ctx, instanceName, &lb.TargetGroupAttachmentArgs{
-			TargetGroupArn: in.LoadBalancer.TargetGroup.Arn,
+			TargetGroupArn: args.TargetGroupArn,
 			TargetId:       instance.ID(),
 			Port:           pulumi.Int(httpPort),
 		}, parent)
@@ -136,11 +177,11 @@ const soloName = "solo"
 // script, which runs at every boot, installs the new app. The Elastic IP
 // keeps the address. Kept while stepping up with migrateFrom 0, it has the
 // same inputs but for its user-data, so that step too is an update.
-func soloServer(ctx *pulumi.Context, name string, s Settings, in FleetInputs, userData pulumi.StringOutput, ami string, keyName pulumi.StringPtrInput,
+func soloServer(ctx *pulumi.Context, name string, args FleetArgs, userData pulumi.StringOutput, ami string, keyName pulumi.StringPtrInput,
 	parent pulumi.ResourceOption) (*ec2.Instance, *ec2.Eip, error) {
 	soloResource := name + "-" + soloName
-	instance, err := ec2.NewInstance(ctx, soloResource, instanceArgs(ctx, s, in, userData, 0, ami, keyName, false, soloResource),
-		parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(in.needs()))
+	instance, err := ec2.NewInstance(ctx, soloResource, instanceArgs(ctx, args, userData, 0, ami, keyName, false, soloResource),
+		parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(args.needs()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,26 +191,26 @@ func soloServer(ctx *pulumi.Context, name string, s Settings, in FleetInputs, us
 		Domain:   pulumi.String("vpc"),
 		Instance: instance.ID(),
 		Tags:     nameTag(ctx, "web"),
-	}, parent, pulumi.DependsOn(in.Network.InternetPath))
+	}, parent, pulumi.DependsOn(args.InternetPath))
 	return instance, address, err
 }
 
 // needs are what an instance waits for: what it uses at boot, its grants
 // and the internet path.
-func (in FleetInputs) needs() []pulumi.Resource {
-	return append(append(append([]pulumi.Resource{}, in.Needs...), in.Identity.Policies...), in.Network.InternetPath...)
+func (args FleetArgs) needs() []pulumi.Resource {
+	return append(append(append([]pulumi.Resource{}, args.Needs...), args.Policies...), args.InternetPath...)
 }
 
 // instanceArgs are one server's inputs: IMDSv2 only, an encrypted root
 // volume, the app's group and role, in public subnet i (of two).
-func instanceArgs(ctx *pulumi.Context, s Settings, in FleetInputs, userData pulumi.StringOutput, i int, ami string, keyName pulumi.StringPtrInput,
+func instanceArgs(ctx *pulumi.Context, args FleetArgs, userData pulumi.StringOutput, i int, ami string, keyName pulumi.StringPtrInput,
 	replaceOnNewUserData bool, role string) *ec2.InstanceArgs {
 	return &ec2.InstanceArgs{
 		Ami:                     pulumi.String(ami),
-		InstanceType:            pulumi.String(s.InstanceType),
-		SubnetId:                in.Network.PublicSubnetIDs[i%len(in.Network.PublicSubnetIDs)],
-		VpcSecurityGroupIds:     pulumi.StringArray{in.Network.AppSG.ID()},
-		IamInstanceProfile:      in.Identity.Profile.Name,
+		InstanceType:            pulumi.String(args.InstanceType),
+		SubnetId:                args.Subnets[i%len(args.Subnets)],
+		VpcSecurityGroupIds:     pulumi.StringArray{args.SecurityGroup.ID()},
+		IamInstanceProfile:      args.Profile.Name,
 		KeyName:                 keyName,
 		UserData:                userData,
 		UserDataReplaceOnChange: pulumi.Bool(replaceOnNewUserData),
@@ -201,16 +242,16 @@ const (
 // group pins the template's real latest version (not "$Latest"), so a new
 // app or config makes a new version and an instance refresh rolls the
 // fleet; scaling's changes to the desired capacity are left alone.
-func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in FleetInputs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
+func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, args FleetArgs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
 	var err error
 	f.Template, err = ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
 		ImageId:             pulumi.String(ami),
-		InstanceType:        pulumi.String(s.InstanceType),
+		InstanceType:        pulumi.String(args.InstanceType),
 		KeyName:             keyName,
-		VpcSecurityGroupIds: pulumi.StringArray{in.Network.AppSG.ID()},
-		IamInstanceProfile:  &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: in.Identity.Profile.Arn},
+		VpcSecurityGroupIds: pulumi.StringArray{args.SecurityGroup.ID()},
+		IamInstanceProfile:  &ec2.LaunchTemplateIamInstanceProfileArgs{Arn: args.Profile.Arn},
 		// A launch template takes its user-data base64-encoded.
-		UserData: in.UserData.ApplyT(func(script string) string {
+		UserData: args.UserData.ApplyT(func(script string) string {
 			return base64.StdEncoding.EncodeToString([]byte(script))
 		}).(pulumi.StringOutput),
 		UpdateDefaultVersion: pulumi.Bool(true),
@@ -232,23 +273,23 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"), Tags: nameTag(ctx, "web"),
 		}},
-	}, parent, pulumi.IgnoreChanges([]string{"imageId"}), pulumi.DependsOn(in.Identity.Policies))
+	}, parent, pulumi.IgnoreChanges([]string{"imageId"}), pulumi.DependsOn(args.Policies))
 	if err != nil {
 		return err
 	}
 	f.Group, err = autoscaling.NewGroup(ctx, name, &autoscaling.GroupArgs{
-		MinSize:                pulumi.Int(s.MinSize),
-		MaxSize:                pulumi.Int(s.MaxSize),
-		DesiredCapacity:        pulumi.Int(s.DesiredSize),
-		VpcZoneIdentifiers:     in.Network.PublicSubnetIDs,
-		TargetGroupArns:        pulumi.StringArray{in.LoadBalancer.TargetGroup.Arn},
+		MinSize:                pulumi.Int(args.Group.Min),
+		MaxSize:                pulumi.Int(args.Group.Max),
+		DesiredCapacity:        pulumi.Int(args.Group.Desired),
+		VpcZoneIdentifiers:     args.Subnets,
+		TargetGroupArns:        pulumi.StringArray{args.TargetGroupArn},
 		HealthCheckType:        pulumi.String("ELB"),
 		HealthCheckGracePeriod: pulumi.Int(healthCheckGraceSeconds),
 		DefaultInstanceWarmup:  pulumi.Int(instanceWarmupSeconds),
 		// Creation waits until minSize instances pass the load balancer's
 		// health checks, so a level change deletes the old servers only
 		// once the group serves.
-		MinElbCapacity: pulumi.Int(s.MinSize),
+		MinElbCapacity: pulumi.Int(args.Group.Min),
 		// The dashboard shows the group's size; group metrics are free.
 		MetricsGranularity:     pulumi.String("1Minute"),
 		EnabledMetrics:         pulumi.StringArray{pulumi.String("GroupDesiredCapacity"), pulumi.String("GroupInServiceInstances")},
@@ -269,6 +310,6 @@ func (f *Fleet) autoScaled(ctx *pulumi.Context, name string, s Settings, in Flee
 		Tags: autoscaling.GroupTagArray{&autoscaling.GroupTagArgs{
 			Key: pulumi.String("Project"), Value: pulumi.String("web-demo"), PropagateAtLaunch: pulumi.Bool(true),
 		}},
-	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}), pulumi.DependsOn(in.Network.InternetPath))
+	}, parent, pulumi.IgnoreChanges([]string{"desiredCapacity"}), pulumi.DependsOn(args.InternetPath))
 	return err
 }

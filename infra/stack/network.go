@@ -49,14 +49,34 @@ const (
 // vpcCIDR is the VPC's address range; the load balancer's nodes are in it.
 const vpcCIDR = "10.0.0.0/16"
 
-func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.ResourceOption) (*Network, error) {
+// NetworkArgs are the network's inputs: where the instances can run, and
+// which paths between the tiers to open.
+type NetworkArgs struct {
+	// InstanceType picks the zones: both must offer it.
+	InstanceType string
+	// AllowedCidr may reach the site: the load balancer, or the lone server
+	// when there is none.
+	AllowedCidr string
+	// LoadBalancer adds the load balancer's group; the app servers then
+	// take HTTP only from it.
+	LoadBalancer bool
+	// HTTPS opens 443 on the load balancer, which holds a certificate.
+	HTTPS bool
+	// SSHCidr, when set, may SSH to the app servers (they have a key pair).
+	SSHCidr string
+	// Database, Cache and SharedFiles each add that store's group, open to
+	// the app servers' group only.
+	Database, Cache, SharedFiles bool
+}
+
+func newNetwork(ctx *pulumi.Context, name string, args NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Network", name, n, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(n)
 
-	zones, err := zonesOffering(ctx, s.InstanceType, pulumi.Parent(n))
+	zones, err := zonesOffering(ctx, args.InstanceType, pulumi.Parent(n))
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +145,7 @@ func newNetwork(ctx *pulumi.Context, name string, s Settings, opts ...pulumi.Res
 		}
 	}
 
-	if err := n.securityGroups(ctx, name, s, vpcRes.ID(), parent); err != nil {
+	if err := n.securityGroups(ctx, name, args, vpcRes.ID(), parent); err != nil {
 		return nil, err
 	}
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{"vpcId": vpcRes.ID()})
@@ -164,10 +184,10 @@ func zonesOffering(ctx *pulumi.Context, instanceType string, opts ...pulumi.Invo
 	return zones, nil
 }
 
-// securityGroups opens only what each level needs. Only the load balancer
-// (or the level-0 instance) accepts traffic from outside; the database,
-// cache and file system accept only the app's group.
-func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, vpcID pulumi.IDOutput, parent pulumi.ResourceOption) error {
+// securityGroups opens only what args ask for. Only the load balancer (or
+// the lone instance) accepts traffic from outside; the database, cache and
+// file system accept only the app's group.
+func (n *Network) securityGroups(ctx *pulumi.Context, name string, args NetworkArgs, vpcID pulumi.IDOutput, parent pulumi.ResourceOption) error {
 	group := func(role, description string) (*ec2.SecurityGroup, error) {
 		return ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
 			VpcId: vpcID, Description: pulumi.String(description), Tags: nameTag(ctx, role),
@@ -177,17 +197,16 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 	if n.AppSG, err = group("app", "web-demo app servers"); err != nil {
 		return err
 	}
-	f := s.Features
 	var rules []rule
-	if f.LoadBalancer {
+	if args.LoadBalancer {
 		if n.LoadBalancerSG, err = group("lb", "web-demo load balancer"); err != nil {
 			return err
 		}
 		rules = append(rules,
-			rule{"lb", n.LoadBalancerSG, httpPort, fromCidr(s.AllowedCidr), "HTTP from allowedCidr"},
+			rule{"lb", n.LoadBalancerSG, httpPort, fromCidr(args.AllowedCidr), "HTTP from allowedCidr"},
 			rule{"app", n.AppSG, httpPort, fromGroup(n.LoadBalancerSG), "HTTP from the load balancer"})
-		if s.CertificateArn != "" {
-			rules = append(rules, rule{"lb", n.LoadBalancerSG, httpsPort, fromCidr(s.AllowedCidr), "HTTPS from allowedCidr"})
+		if args.HTTPS {
+			rules = append(rules, rule{"lb", n.LoadBalancerSG, httpsPort, fromCidr(args.AllowedCidr), "HTTPS from allowedCidr"})
 		}
 		if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-lb-to-app", &vpc.SecurityGroupEgressRuleArgs{
 			SecurityGroupId: n.LoadBalancerSG.ID(), IpProtocol: pulumi.String("tcp"),
@@ -197,10 +216,10 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 			return err
 		}
 	} else {
-		rules = append(rules, rule{"app", n.AppSG, httpPort, fromCidr(s.AllowedCidr), "HTTP from allowedCidr"})
+		rules = append(rules, rule{"app", n.AppSG, httpPort, fromCidr(args.AllowedCidr), "HTTP from allowedCidr"})
 	}
-	if s.SSHKeyName != "" {
-		rules = append(rules, rule{"app", n.AppSG, sshPort, fromCidr(s.SSHCidr), "SSH from sshCidr"})
+	if args.SSHCidr != "" {
+		rules = append(rules, rule{"app", n.AppSG, sshPort, fromCidr(args.SSHCidr), "SSH from sshCidr"})
 	}
 	// The app reaches package mirrors, AWS APIs and S3 over the internet
 	// gateway, since there is no NAT gateway.
@@ -210,22 +229,19 @@ func (n *Network) securityGroups(ctx *pulumi.Context, name string, s Settings, v
 	}, parent); err != nil {
 		return err
 	}
-	// While migrating, the old level's stores stay reachable from the app's
-	// group, where the copy runs.
-	stores := s.Stores()
-	if stores.ManagedDatabase {
+	if args.Database {
 		if n.DatabaseSG, err = group("db", "web-demo database"); err != nil {
 			return err
 		}
 		rules = append(rules, rule{"db", n.DatabaseSG, mysqlPort, fromGroup(n.AppSG), "MySQL from the app"})
 	}
-	if f.UsesCache() {
+	if args.Cache {
 		if n.CacheSG, err = group("cache", "web-demo memcached"); err != nil {
 			return err
 		}
 		rules = append(rules, rule{"cache", n.CacheSG, memcachedPort, fromGroup(n.AppSG), "memcached from the app"})
 	}
-	if stores.SharedFiles {
+	if args.SharedFiles {
 		if n.FilesSG, err = group("efs", "web-demo shared uploads"); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/efs"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,7 +32,27 @@ type Storage struct {
 // touch nothing else.
 const uploadsPrefix = "uploads/"
 
-func newStorage(ctx *pulumi.Context, name string, s Settings, net *Network, artifact Artifact, opts ...pulumi.ResourceOption) (*Storage, error) {
+// StorageArgs are the storage's inputs: the app build, and which photo
+// stores to create.
+type StorageArgs struct {
+	// Artifact is the app build, uploaded for the servers to fetch at boot.
+	Artifact Artifact
+	// Uploads adds the S3 uploads bucket.
+	Uploads bool
+	// SharedFiles, when set, adds the EFS file system, placed as it says.
+	SharedFiles *SharedFilesArgs
+}
+
+// SharedFilesArgs place the EFS file system.
+type SharedFilesArgs struct {
+	// Subnets get one mount target each; isolated ones, since only the app
+	// servers mount it.
+	Subnets pulumi.StringArray
+	// SecurityGroup holds the mount targets and lets only the app in.
+	SecurityGroup *ec2.SecurityGroup
+}
+
+func newStorage(ctx *pulumi.Context, name string, args StorageArgs, opts ...pulumi.ResourceOption) (*Storage, error) {
 	st := &Storage{}
 	if err := ctx.RegisterComponentResource("web-demo:infra:Storage", name, st, opts...); err != nil {
 		return nil, err
@@ -45,23 +66,21 @@ func newStorage(ctx *pulumi.Context, name string, s Settings, net *Network, arti
 	// user-data, which rolls the instances.
 	st.Artifact, err = s3.NewBucketObjectv2(ctx, name+"-app", &s3.BucketObjectv2Args{
 		Bucket:      st.ArtifactBucket.ID(),
-		Key:         pulumi.String(artifact.Key()),
-		Source:      pulumi.NewFileAsset(artifact.Path),
+		Key:         pulumi.String(args.Artifact.Key()),
+		Source:      pulumi.NewFileAsset(args.Artifact.Path),
 		ContentType: pulumi.String("application/octet-stream"),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	// While migrating, the old level's store is kept beside the new one.
-	stores := s.Stores()
-	if stores.ObjectStorage {
+	if args.Uploads {
 		if st.Uploads, err = privateBucket(ctx, name+"-uploads", parent); err != nil {
 			return nil, err
 		}
 	}
-	if stores.SharedFiles {
-		if err := st.sharedFiles(ctx, name, net, parent); err != nil {
+	if args.SharedFiles != nil {
+		if err := st.sharedFiles(ctx, name, *args.SharedFiles, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -157,7 +176,7 @@ func denyInsecureTransport(service string, resources ...string) (string, error) 
 // squashed unless granted ClientRootAccess, so root on the instance could
 // not create or chown anything there ("Prevent root access by default" in
 // the EFS guide).
-func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, net *Network, parent pulumi.ResourceOption) error {
+func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, args SharedFilesArgs, parent pulumi.ResourceOption) error {
 	var err error
 	st.Files, err = efs.NewFileSystem(ctx, name+"-uploads", &efs.FileSystemArgs{
 		Encrypted:       pulumi.Bool(true),
@@ -168,11 +187,11 @@ func (st *Storage) sharedFiles(ctx *pulumi.Context, name string, net *Network, p
 	if err != nil {
 		return err
 	}
-	for i, subnet := range net.PrivateSubnetIDs {
+	for i, subnet := range args.Subnets {
 		target, err := efs.NewMountTarget(ctx, fmt.Sprintf("%s-uploads-%d", name, i), &efs.MountTargetArgs{
 			FileSystemId:   st.Files.ID(),
 			SubnetId:       subnet,
-			SecurityGroups: pulumi.StringArray{net.FilesSG.ID()},
+			SecurityGroups: pulumi.StringArray{args.SecurityGroup.ID()},
 		}, parent)
 		if err != nil {
 			return err
