@@ -23,8 +23,8 @@ Copies every photo, record and image, from a SOURCE to a TARGET, oldest
 first, and exits. The TARGET is the app's own settings: the environment and
 the flags below, as the server reads them. The SOURCE is the same settings
 in the environment with the prefix ` + config.SourcePrefix + ` (FROM_DB_DRIVER, FROM_STORAGE,
-FROM_UPLOAD_DIR, ...); one left unset is the target's, and
-` + config.SourceEmpty + `=NAME,... lists settings the source leaves empty.
+FROM_UPLOAD_DIR, ...); one left unset is the target's, and one set to
+empty is empty, as for the target's own settings.
 The source is only read. Photos the target has are skipped, so running it
 again resumes. The last line is "copied N, skipped M already present,
 F failed"; the exit status is 0 only when nothing failed.
@@ -45,10 +45,7 @@ func runCopy(ctx context.Context, args []string, lookupEnv func(string) (string,
 		_, _ = usage.WriteTo(stdout)
 		return err
 	}
-	source, err := config.LoadSource(target, func(name string) string {
-		v, _ := lookupEnv(name)
-		return v
-	})
+	source, err := config.LoadSource(target, lookupEnv)
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,9 @@ func TestCopyCommandRefusesABadSource(t *testing.T) {
 		{map[string]string{"FROM_STORAGE": "floppy"}, "FROM_STORAGE: "},
 		{map[string]string{"FROM_SQLITE_PATH": filepath.Join(dir, "typo.db")}, "FROM_SQLITE_PATH: "},
 		{map[string]string{"FROM_SQLITE_PATH": source, "FROM_UPLOAD_DIR": filepath.Join(dir, "no-such-dir")}, "FROM_UPLOAD_DIR: "},
+		// Set to empty is empty, not the target's value.
+		{map[string]string{"FROM_SQLITE_PATH": ""}, "FROM_SQLITE_PATH: required"},
+		{map[string]string{"FROM_SQLITE_PATH": source, "FROM_MAX_UPLOAD_BYTES": ""}, "FROM_MAX_UPLOAD_BYTES: empty"},
 	} {
 		env := map[string]string{}
 		for k, v := range base {

@@ -3,18 +3,10 @@ package config
 import (
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
-
-func envOf(lines ...string) func(string) string {
-	m := map[string]string{}
-	for _, line := range lines {
-		k, v, _ := strings.Cut(line, "=")
-		m[k] = v
-	}
-	return func(k string) string { return m[k] }
-}
 
 func mustLoad(t *testing.T, lines ...string) Config {
 	t.Helper()
@@ -58,7 +50,10 @@ func TestEnvironFromRoundTripsEverySetting(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		target, source Config
-	}{{"a from b", a, b}, {"b from a", b, a}, {"a from a", a, a}} {
+		// wantEmpty is a setting the source leaves empty where the
+		// target sets it, so it must render as FROM_KEY=.
+		wantEmpty string
+	}{{"a from b", a, b, "MYSQL_SECRET_ARN"}, {"b from a", b, a, ""}, {"a from a", a, a, ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			lines := tc.source.EnvironFrom(tc.target)
 			for _, line := range lines {
@@ -66,7 +61,10 @@ func TestEnvironFromRoundTripsEverySetting(t *testing.T) {
 					t.Errorf("line %q lacks %s", line, SourcePrefix)
 				}
 			}
-			got, err := LoadSource(tc.target, envOf(lines...))
+			if tc.wantEmpty != "" && !slices.Contains(lines, SourcePrefix+tc.wantEmpty+"=") {
+				t.Errorf("lines %v lack %s%s=", lines, SourcePrefix, tc.wantEmpty)
+			}
+			got, err := LoadSource(tc.target, lookupOf(lines...))
 			if err != nil {
 				t.Fatalf("LoadSource(%v): %v", lines, err)
 			}
@@ -83,7 +81,7 @@ func TestEnvironFromRoundTripsEverySetting(t *testing.T) {
 // The contract's example: only the blobs come from elsewhere.
 func TestUnsetSourceSettingsAreTheTargets(t *testing.T) {
 	target := mustLoad(t, "DB_DRIVER=mysql", "MYSQL_HOST=db.internal", "STORAGE=s3", "S3_BUCKET=photos")
-	src, err := LoadSource(target, envOf("FROM_STORAGE=disk", "FROM_UPLOAD_DIR=/mnt/efs/uploads", "STORAGE=ignored"))
+	src, err := LoadSource(target, lookupOf("FROM_STORAGE=disk", "FROM_UPLOAD_DIR=/mnt/efs/uploads", "STORAGE=ignored"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +104,36 @@ func TestBadSourceValuesNameTheFromVariable(t *testing.T) {
 		{[]string{"FROM_STORAGE=s3"}, "FROM_S3_BUCKET: "},
 		{[]string{"FROM_DB_DRIVER=mysql"}, "FROM_MYSQL_HOST: "},
 		{[]string{"FROM_S3_ENDPOINT=ftp://x"}, "FROM_S3_ENDPOINT: "},
-		{[]string{"FROM_EMPTY=NO_SUCH_SETTING"}, "FROM_EMPTY: "},
-		{[]string{"FROM_EMPTY=PAGE_SIZE"}, "FROM_EMPTY: "},
-		{[]string{"FROM_EMPTY=STORAGE"}, "FROM_EMPTY: "},
-		{[]string{"FROM_EMPTY=S3_PREFIX", "FROM_S3_PREFIX=x/"}, "FROM_S3_PREFIX: "},
-		{[]string{"FROM_EMPTY=UPLOAD_DIR"}, "FROM_UPLOAD_DIR: "},
+		{[]string{"FROM_TRUSTED_PROXIES=10.0.0.0/33"}, "FROM_TRUSTED_PROXIES: "},
+		{[]string{"FROM_PAGE_SIZE=0"}, "FROM_PAGE_SIZE: "},
+		// Empty is a value, and these settings have no empty one.
+		{[]string{"FROM_PAGE_SIZE="}, "FROM_PAGE_SIZE: empty"},
+		{[]string{"FROM_STORAGE="}, "FROM_STORAGE: empty"},
+		{[]string{"FROM_S3_PATH_STYLE= "}, "FROM_S3_PATH_STYLE: empty"},
+		{[]string{"FROM_SESSION_IDLE_TIMEOUT="}, "FROM_SESSION_IDLE_TIMEOUT: empty"},
+		// Empty text is a value the source may not have.
+		{[]string{"FROM_UPLOAD_DIR="}, "FROM_UPLOAD_DIR: "},
 	} {
-		_, err := LoadSource(target, envOf(tc.env...))
+		_, err := LoadSource(target, lookupOf(tc.env...))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("LoadSource(%v) = %v; want an error starting %q", tc.env, err, tc.want)
 		}
+	}
+}
+
+// An empty FROM_ text or list setting empties it, unlike an unset one, and
+// a FROM_ variable that names no setting is not read at all.
+func TestEmptySourceSettingsAreEmpty(t *testing.T) {
+	target := mustLoad(t, "DB_DRIVER=mysql", "MYSQL_HOST=db.internal", "MYSQL_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:1:secret:x",
+		"MYSQL_TLS_CA_FILE=/etc/rds.pem", "TRUSTED_PROXIES=10.0.0.0/16", "MEMCACHED_SERVERS=a:11211")
+	src, err := LoadSource(target, lookupOf("FROM_MYSQL_SECRET_ARN=", "FROM_MYSQL_USER=admin", "FROM_MYSQL_TLS_CA_FILE= ",
+		"FROM_TRUSTED_PROXIES=", "FROM_MEMCACHED_SERVERS=", "FROM_NO_SUCH_SETTING=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := target
+	want.MySQLSecretARN, want.MySQLUser, want.MySQLTLSCAFile, want.TrustedProxies, want.MemcachedServers = "", "admin", "", nil, nil
+	if !reflect.DeepEqual(src, want) {
+		t.Fatalf("got %+v\nwant %+v", src, want)
 	}
 }

@@ -157,12 +157,11 @@ func (sb *sandbox) checkCopy(t *testing.T, script string) {
 	if err != nil || strings.TrimSpace(string(password)) == "" {
 		t.Fatalf("no MariaDB password made on the host: %v", err)
 	}
-	getenv := func(k string) string { return env[k] }
 	target, err := appconfig.Load(nil, lookupIn(env), io.Discard)
 	if err != nil {
 		t.Fatalf("the app refuses %s's target: %v", envFile, err)
 	}
-	source, err := appconfig.LoadSource(target, getenv)
+	source, err := appconfig.LoadSource(target, lookupIn(env))
 	if err != nil {
 		t.Fatalf("the app refuses %s's source: %v", envFile, err)
 	}
@@ -179,7 +178,7 @@ func (sb *sandbox) checkCopy(t *testing.T, script string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSource, err := appconfig.LoadSource(wantTarget, func(k string) string { return rendered[k] })
+	wantSource, err := appconfig.LoadSource(wantTarget, lookupIn(rendered))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,12 +234,11 @@ func TestMigrationCopyEnvLoadsBack(t *testing.T) {
 			sim := simulateMigration(t, step.from, step.to)
 			script := userData(t, copier(t, sim, step.from, step.to))
 			env := copyEnv(t, script, password)
-			getenv := func(k string) string { return env[k] }
 			target, err := appconfig.Load(nil, lookupIn(env), io.Discard)
 			if err != nil {
 				t.Fatalf("copy.env's target: %v", err)
 			}
-			source, err := appconfig.LoadSource(target, getenv)
+			source, err := appconfig.LoadSource(target, lookupIn(env))
 			if err != nil {
 				t.Fatalf("copy.env's source: %v", err)
 			}
