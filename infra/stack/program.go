@@ -56,7 +56,10 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		return nil, err
 	}
 	f := s.Features
-	_, goarch := s.Arch()
+	// While migrating, the old level's stores are kept beside the new
+	// ones, reachable from the app's group where the copy runs.
+	stores := s.Stores()
+	amiArch, goarch := s.Arch()
 	artifact, err := opts.BuildApp(goarch)
 	if err != nil {
 		return nil, err
@@ -66,11 +69,23 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		return nil, err
 	}
 
-	network, err := newNetwork(ctx, "network", s)
+	networkArgs := NetworkArgs{
+		InstanceType: s.InstanceType, AllowedCidr: s.AllowedCidr,
+		LoadBalancer: f.LoadBalancer, HTTPS: s.CertificateArn != "",
+		Database: stores.ManagedDatabase, Cache: f.UsesCache(), SharedFiles: stores.SharedFiles,
+	}
+	if s.SSHKeyName != "" {
+		networkArgs.SSHCidr = s.SSHCidr
+	}
+	network, err := newNetwork(ctx, "network", networkArgs)
 	if err != nil {
 		return nil, err
 	}
-	storage, err := newStorage(ctx, "storage", s, network, artifact)
+	storageArgs := StorageArgs{Artifact: artifact, Uploads: stores.ObjectStorage}
+	if stores.SharedFiles {
+		storageArgs.SharedFiles = &SharedFilesArgs{Subnets: network.PrivateSubnetIDs, SecurityGroup: network.FilesSG}
+	}
+	storage, err := newStorage(ctx, "storage", storageArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +117,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 
 	var database *Database
 	// While migrating from or to level 0, RDS is the other side's store.
-	if s.Stores().ManagedDatabase {
-		if database, err = newDatabase(ctx, "database", s, network); err != nil {
+	if stores.ManagedDatabase {
+		if database, err = newDatabase(ctx, "database", DatabaseArgs{
+			Subnets: network.PrivateSubnetIDs, SecurityGroup: network.DatabaseSG,
+			InstanceClass: s.DBInstanceClass, MultiAz: s.MultiAz, DeletionProtection: s.DeletionProtection,
+		}); err != nil {
 			return nil, err
 		}
 		grants.DBSecretArn = database.SecretArn
@@ -144,21 +162,31 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 	}
 
 	levelServers, kept := migrationServers(s)
-	inputs := FleetInputs{
-		Network: network, Identity: identity, LoadBalancer: balancer,
+	fleetArgs := FleetArgs{
+		Arch: amiArch, InstanceType: s.InstanceType, KeyName: s.SSHKeyName,
+		Subnets: network.PublicSubnetIDs, SecurityGroup: network.AppSG,
+		Profile: identity.Profile, Policies: identity.Policies, InternetPath: network.InternetPath,
 		UserData: bootScript(levelServers, region.Name, artifact, storage, latency, logs, database, cache),
 		Needs:    append([]pulumi.Resource{storage.Artifact}, storage.MountTargets...),
 	}
+	if balancer != nil {
+		fleetArgs.TargetGroupArn = balancer.TargetGroup.Arn
+		if f.AutoScaling {
+			fleetArgs.Group = &GroupSize{Min: s.MinSize, Desired: s.DesiredSize, Max: s.MaxSize}
+		} else {
+			fleetArgs.Count = s.WebCount
+		}
+	}
 	if kept != nil {
 		keptUserData := bootScript(*kept, region.Name, artifact, storage, latency, logs, database, cache)
-		inputs.KeptUserData = &keptUserData
+		fleetArgs.KeptUserData = &keptUserData
 	}
 	if s.MigrateFrom != nil {
 		// How to read the copy's final line, from each server that ran it.
 		outputs["migration"] = pulumi.Sprintf("aws logs filter-log-events --region %s --log-group-name %s --filter-pattern %s --query 'events[].[logStreamName,message]' --output text",
 			region.Name, logs.Group.Name, copyDonePattern)
 	}
-	fleet, err := newFleet(ctx, "web", s, inputs)
+	fleet, err := newFleet(ctx, "web", fleetArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +283,7 @@ func migrationServers(s Settings) (levelServers server, kept *server) {
 		return levelServers, nil
 	}
 	source := levelServers
-	source.level, source.features = *s.MigrateFrom, withStoresOf(s.Features, *s.Source)
+	source.level, source.features = *s.MigrateFrom, s.Features.WithStoresOf(*s.Source)
 	plan := &copyPlan{from: source, to: levelServers}
 	if source.level == 0 {
 		plan.push = true
@@ -263,13 +291,6 @@ func migrationServers(s Settings) (levelServers server, kept *server) {
 	}
 	levelServers.copy = plan
 	return levelServers, nil
-}
-
-// withStoresOf is f with g's photo stores.
-func withStoresOf(f, g level.Features) level.Features {
-	f.LocalDatabase, f.ManagedDatabase = g.LocalDatabase, g.ManagedDatabase
-	f.SharedFiles, f.ObjectStorage = g.SharedFiles, g.ObjectStorage
-	return f
 }
 
 // bootScript renders a server's user-data once every endpoint is known.

@@ -339,7 +339,7 @@ func (s *Settings) checkMigration() error {
 		return settingError("migrateFrom", "does not work with unsharedState: each server keeps its own uploads there, so there is no one store to copy")
 	}
 	source := level.Table[from]
-	if PhotoStores(source) == PhotoStores(s.Features) {
+	if source.SameStores(s.Features) {
 		return settingError("migrateFrom", "levels %d and %d keep photos in the same stores (%s): step without it (pulumi config rm web-demo:migrateFrom)",
 			from, s.Level, PhotoStores(source))
 	}
