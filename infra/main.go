@@ -1,5 +1,6 @@
 // Command infra is the web-demo Pulumi program. `pulumi up` in the project
-// root runs it; `web-demo:level` (0 to 4) picks the tutorial level.
+// root runs it; `web-demo:level` (0 to 4) picks the tutorial level. It
+// imports only the Pulumi SDK and package stack.
 package main
 
 import (

@@ -1,7 +1,9 @@
 // Package level is the tutorial's level-to-features table, and the one place
 // that turns a level's features and endpoints into the app's settings. The
 // Pulumi program renders user-data with it; the local cluster configures its
-// instances with it, so the two cannot drift apart.
+// instances with it, so the two cannot drift apart. It imports only the
+// app's package config, never Pulumi, so the local cluster needs no cloud
+// SDK.
 package level
 
 import (

@@ -1,6 +1,9 @@
 // Package stack is the web-demo Pulumi program: one component per file
 // (network, storage, database, cache, identity, load balancer, fleet,
-// alarms), assembled here for the level in the stack's configuration.
+// alarms), assembled here for the level in the stack's configuration. It
+// imports the Pulumi SDKs, packages level and config (the app's settings,
+// which it renders into user-data), and the AWS SDK for the one call the
+// program makes itself: waiting for healthy targets (healthgate.go).
 package stack
 
 import (

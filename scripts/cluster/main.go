@@ -11,7 +11,7 @@
 // keeps: the database, the uploads and the S3 objects, moved into the new
 // level's stores when the next run in DIR is at another level. This
 // command holds only the flags and the wiring; package localcluster runs
-// the level.
+// the level. It imports only localcluster and the app's package config.
 package main
 
 import (

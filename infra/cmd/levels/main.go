@@ -12,7 +12,7 @@
 // ones the AWS provider cannot change in place, or the replaced resource an
 // input refers to (stack.Compare). A migration is two updates: the level
 // with migrateFrom set (both levels' stores, and the copy), then without it
-// (the old stores go).
+// (the old stores go). It imports packages stack and level only.
 package main
 
 import (
