@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,11 +12,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"webdemo/app/apptest"
 	"webdemo/app/internal/testimage"
 	"webdemo/app/photo"
 	"webdemo/app/server"
@@ -281,7 +280,7 @@ func TestErrorsAreLoggedAndCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs apptest.Output
 	s := newSite(t, func(d *server.Deps, _ *server.Options) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		d.Metrics = metrics
@@ -314,22 +313,4 @@ func TestErrorsAreLoggedAndCounted(t *testing.T) {
 	if failed["level"] != "ERROR" || failed["status"] != float64(502) || !strings.Contains(fmt.Sprint(failed["err"]), "s3: connection reset") {
 		t.Errorf("a 502 is logged as %v; want ERROR with its cause", failed)
 	}
-}
-
-// syncBuffer is a log sink safe to read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -375,15 +375,7 @@ func TestMigrateFromErrors(t *testing.T) {
 		{map[string]string{"level": "1", "migrateFrom": "zero"}, `web-demo:migrateFrom: "zero" is not a level, 0 to 4`},
 		{map[string]string{"level": "1", "migrateFrom": "0", "unsharedState": "true"}, "web-demo:migrateFrom: does not work with unsharedState"},
 	} {
-		_, err := Simulate(tc.config, Options{BuildApp: StandInArtifact})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: err = %v, want %q", tc.config, err, tc.want)
-			continue
-		}
-		msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(err.Error()), "1 error occurred:\n\t* "))
-		if strings.Contains(msg, "\n") {
-			t.Errorf("%v: message spans lines: %q", tc.config, msg)
-		}
+		wantOneLineError(t, tc.config, tc.want)
 	}
 }
 

@@ -31,15 +31,22 @@ func TestBadConfigFailsWithOneLine(t *testing.T) {
 		{map[string]string{"level": "1", "multiAz": "sometimes"}, `web-demo:multiAz: "sometimes" is not true or false`},
 		{map[string]string{"level": "1", "instanceType": "big"}, `web-demo:instanceType: "big" is not an instance type`},
 	} {
-		_, err := Simulate(tc.config, Options{BuildApp: StandInArtifact})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v: err = %v, want %q", tc.config, err, tc.want)
-			continue
-		}
-		msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(err.Error()), "1 error occurred:\n\t* "))
-		if strings.Contains(msg, "\n") {
-			t.Errorf("%v: message spans lines: %q", tc.config, msg)
-		}
+		wantOneLineError(t, tc.config, tc.want)
+	}
+}
+
+// wantOneLineError checks that the program fails on config with a
+// one-line message containing want.
+func wantOneLineError(t *testing.T, config map[string]string, want string) {
+	t.Helper()
+	_, err := Simulate(config, Options{BuildApp: StandInArtifact})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%v: err = %v, want %q", config, err, want)
+		return
+	}
+	msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(err.Error()), "1 error occurred:\n\t* "))
+	if strings.Contains(msg, "\n") {
+		t.Errorf("%v: message spans lines: %q", config, msg)
 	}
 }
 

@@ -277,16 +277,7 @@ RestartSec=2
 TimeoutStopSec=60
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+{{template "sandbox"}}
 {{- if .AppOnFiles}}
 ReadWritePaths={{.FilesMount}}
 {{- end}}
@@ -332,16 +323,7 @@ StateDirectory=webdemo
 WorkingDirectory=/var/lib/webdemo
 Restart=on-failure
 RestartSec=30
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
+{{template "sandbox"}}
 {{- if $.FileSystemID}}
 ReadWritePaths={{$.FilesMount}}
 {{- end}}
@@ -371,6 +353,18 @@ if ! systemd-run --quiet --wait --pipe --collect --uid=webdemo --gid=webdemo \
 	echo "web-demo doctor found problems (above)"
 fi
 echo "web-demo level {{.Level}} is running"
+{{- define "sandbox" -}}
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectControlGroups=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+{{- end}}
 `))
 
 // safeEnvValue needs no quoting in a systemd environment file.

@@ -157,29 +157,14 @@ func Metadata(t *testing.T, open func(t *testing.T) photo.Metadata) {
 	t.Run("concurrent adds with one token record one photo", func(t *testing.T) {
 		store := open(t)
 		token := photo.NewUploadToken()
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for range 8 {
-			key := newKey(t, "image/jpeg")
-			wg.Go(func() {
-				_, err := store.Add(ctx, photo.Photo{Username: "a", Key: key, ContentType: "image/jpeg", UploadToken: token})
-				errs <- err
-			})
+		keys := make([]string, 8)
+		for i := range keys {
+			keys[i] = newKey(t, "image/jpeg")
 		}
-		wg.Wait()
-		close(errs)
-		won := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, photo.ErrUploadTokenUsed):
-				t.Errorf("Add = %v; want nil or ErrUploadTokenUsed", err)
-			}
-		}
-		if got, err := store.Latest(ctx, 10); won != 1 || err != nil || len(got) != 1 {
-			t.Fatalf("%d Adds succeeded and the store holds %d photos (%v); want 1 and 1", won, len(got), err)
-		}
+		oneWins(t, store, "Add", photo.ErrUploadTokenUsed, len(keys), func(i int) error {
+			_, err := store.Add(ctx, photo.Photo{Username: "a", Key: keys[i], ContentType: "image/jpeg", UploadToken: token})
+			return err
+		})
 	})
 	t.Run("recorded tells which keys have photos", func(t *testing.T) {
 		store := open(t)
@@ -362,29 +347,36 @@ func importing(t *testing.T, open func(t *testing.T) photo.Metadata) {
 	t.Run("concurrent imports of one photo record it once", func(t *testing.T) {
 		store := open(t)
 		p := photo.Photo{Username: "a", Key: newKey(t, "image/jpeg"), ContentType: "image/jpeg", CreatedAt: base, UploadToken: photo.NewUploadToken()}
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for range 8 {
-			wg.Go(func() {
-				_, err := store.Import(ctx, p)
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		won := 0
-		for err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, photo.ErrAlreadyRecorded):
-				t.Errorf("Import = %v; want nil or ErrAlreadyRecorded", err)
-			}
-		}
-		if got, err := store.Latest(ctx, 10); won != 1 || err != nil || len(got) != 1 {
-			t.Fatalf("%d Imports succeeded and the store holds %d photos (%v); want 1 and 1", won, len(got), err)
-		}
+		oneWins(t, store, "Import", photo.ErrAlreadyRecorded, 8, func(int) error {
+			_, err := store.Import(ctx, p)
+			return err
+		})
 	})
+}
+
+// oneWins runs n calls of op at once and checks that exactly one succeeds,
+// the others fail with lost, and store then holds exactly one photo.
+func oneWins(t *testing.T, store photo.Metadata, op string, lost error, n int, call func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- call(i) })
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, lost):
+			t.Errorf("%s = %v; want nil or %v", op, err, lost)
+		}
+	}
+	if got, err := store.Latest(context.Background(), 10); won != 1 || err != nil || len(got) != 1 {
+		t.Fatalf("%d %ss succeeded and the store holds %d photos (%v); want 1 and 1", won, op, len(got), err)
+	}
 }
 
 // Blobs tests a photo.Blobs. open returns an empty store.
