@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		PageSize:       cfg.PageSize,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		MaxImagePixels: cfg.MaxImagePixels,
-		CacheTTL:       cfg.PageCacheTTL,
+		CacheTTL:       listAge(cfg),
 		CookieSecure:   cfg.CookieSecure,
 
 		SessionLifetime:    cfg.SessionLifetime,
@@ -227,4 +227,15 @@ func sweepOrphans(ctx context.Context, b *backends, olderThan time.Duration, log
 		case <-time.After(olderThan):
 		}
 	}
+}
+
+// listAge is how long a rendered photo list may be served: PAGE_CACHE_TTL,
+// and with presigned S3 URLs at most a quarter of their life. A URL is
+// signed at the start of a window of up to a quarter of its life, so a
+// page never carries one with less than half its life left.
+func listAge(cfg config.Config) time.Duration {
+	if cfg.Storage == config.StorageS3 && cfg.CDNBaseURL == "" {
+		return min(cfg.PageCacheTTL, cfg.S3PresignExpiry/4)
+	}
+	return cfg.PageCacheTTL
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"webdemo/app/apptest"
+	"webdemo/app/config"
 	"webdemo/app/internal/testenv"
 )
 
@@ -356,4 +357,32 @@ func firstKey(page string) string {
 		return keys[0]
 	}
 	return ""
+}
+
+// A rendered list lives at most a quarter of its presigned URLs' life, so
+// no page carries a URL with less than half its life left.
+func TestListAgeLeavesPresignedURLsValid(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(*config.Config)
+		wantAge time.Duration
+	}{
+		{"disk: PAGE_CACHE_TTL", func(c *config.Config) { c.PageCacheTTL = 3 * time.Minute }, 3 * time.Minute},
+		{"s3, long URLs: PAGE_CACHE_TTL", func(c *config.Config) { c.Storage, c.S3PresignExpiry = config.StorageS3, time.Hour }, time.Minute},
+		{"s3, short URLs: a quarter of their life", func(c *config.Config) {
+			c.Storage, c.S3PresignExpiry = config.StorageS3, 2*time.Minute
+		}, 30 * time.Second},
+		{"s3 behind a CDN: PAGE_CACHE_TTL", func(c *config.Config) {
+			c.Storage, c.S3PresignExpiry, c.CDNBaseURL = config.StorageS3, 2*time.Minute, "https://cdn.example.com"
+		}, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.PageCacheTTL = time.Minute
+			tc.set(&cfg)
+			if got := listAge(cfg); got != tc.wantAge {
+				t.Fatalf("listAge = %s, want %s", got, tc.wantAge)
+			}
+		})
+	}
 }

@@ -217,7 +217,7 @@ var Settings = []Setting{
 		field: func(c *Config) any { return &c.TrustedProxies }},
 	{Name: "PAGE_CACHE", Levels: "4", Doc: "Front-page cache: off, memory (one server) or memcached (shared).",
 		field: func(c *Config) any { return &c.PageCache }, allowed: []string{CacheOff, CacheMemory, CacheMemcached}},
-	{Name: "PAGE_CACHE_TTL", Levels: "4", Doc: "How long a cached photo list may live, bounding staleness.",
+	{Name: "PAGE_CACHE_TTL", Levels: "4", Doc: "How long a rendered photo list is served, at most 5m and, with presigned URLs, a quarter of S3_PRESIGN_EXPIRY, so its image URLs stay valid.",
 		field: func(c *Config) any { return &c.PageCacheTTL }, within: between(time.Second, 24*time.Hour)},
 
 	{Name: "LATENCY", Levels: "3–4", Doc: "Simulated delay on the front page, the tutorial's $latency.",

@@ -170,6 +170,9 @@ func (s *Server) listMaxAge() time.Duration {
 	if s.pages != nil {
 		return s.pages.maxAge
 	}
+	if s.opts.CacheTTL > 0 {
+		return min(maxListAge, s.opts.CacheTTL)
+	}
 	return maxListAge
 }
 

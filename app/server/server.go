@@ -43,8 +43,11 @@ type Options struct {
 	PageSize       int
 	MaxUploadBytes int64
 	MaxImagePixels int
-	CacheTTL       time.Duration
-	CookieSecure   bool
+	// CacheTTL bounds how long a rendered photo list is served, from the
+	// shared cache or this server's memory, so the image URLs in it stay
+	// valid (at most 5 minutes whatever it says).
+	CacheTTL     time.Duration
+	CookieSecure bool
 	// SessionLifetime ends a session this long after login, however busy;
 	// zero means scs's default of 24 hours.
 	SessionLifetime time.Duration
