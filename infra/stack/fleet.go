@@ -120,7 +120,7 @@ func newFleet(ctx *pulumi.Context, name string, args FleetArgs, opts ...pulumi.R
 		return nil, err
 	}
 	if args.KeptUserData != nil {
-		if f.Kept, f.Address, err = soloServer(ctx, name, args, *args.KeptUserData, ami.Value, keyName, parent); err != nil {
+		if f.Kept, f.Address, err = soloServer(ctx, name, args, *args.KeptUserData, ami.Value, keyName, parent, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -138,7 +138,12 @@ func newFleet(ctx *pulumi.Context, name string, args FleetArgs, opts ...pulumi.R
 // (see soloServer).
 func (f *Fleet) instances(ctx *pulumi.Context, name string, args FleetArgs, ami string, keyName pulumi.StringPtrInput, parent pulumi.ResourceOption) error {
 	if args.TargetGroupArn == nil {
-		instance, address, err := soloServer(ctx, name, args, args.UserData, ami, keyName, parent)
+		// Stacks made before the level-0 server had a name of its own
+		// hold it as "-0": the alias makes that the same server, updated
+		// in place, not replaced with an empty one. Never while another
+		// server is named "-0" (stepping up with migrateFrom 0).
+		renamed := pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(name + "-0")}})
+		instance, address, err := soloServer(ctx, name, args, args.UserData, ami, keyName, parent, renamed)
 		if err != nil {
 			return err
 		}
@@ -178,10 +183,13 @@ const soloName = "solo"
 // keeps the address. Kept while stepping up with migrateFrom 0, it has the
 // same inputs but for its user-data, so that step too is an update.
 func soloServer(ctx *pulumi.Context, name string, args FleetArgs, userData pulumi.StringOutput, ami string, keyName pulumi.StringPtrInput,
-	parent pulumi.ResourceOption) (*ec2.Instance, *ec2.Eip, error) {
+	parent, renamed pulumi.ResourceOption) (*ec2.Instance, *ec2.Eip, error) {
 	soloResource := name + "-" + soloName
-	instance, err := ec2.NewInstance(ctx, soloResource, instanceArgs(ctx, args, userData, 0, ami, keyName, false, soloResource),
-		parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(args.needs()))
+	opts := []pulumi.ResourceOption{parent, pulumi.IgnoreChanges([]string{"ami"}), pulumi.DependsOn(args.needs())}
+	if renamed != nil {
+		opts = append(opts, renamed)
+	}
+	instance, err := ec2.NewInstance(ctx, soloResource, instanceArgs(ctx, args, userData, 0, ami, keyName, false, soloResource), opts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -140,3 +140,26 @@ func TestGroupWaitsForHealthyCapacity(t *testing.T) {
 		t.Errorf("minElbCapacity %s, timeout %s", str(group, "minElbCapacity"), str(group, "waitForCapacityTimeout"))
 	}
 }
+
+// The level-0 server was named web-0 before it had a name of its own: the
+// alias keeps such a stack's server, with its database and uploads, instead
+// of replacing it with an empty one. Beside level 1's own web-0 it would
+// clash (https://github.com/pulumi/pulumi/pull/11212), so a kept server has
+// none.
+func TestLoneLevelZeroServerAnswersToItsOldName(t *testing.T) {
+	named := func(aliases []string, name string) bool {
+		for _, a := range aliases {
+			if a == name || strings.HasSuffix(a, "::"+name) {
+				return true
+			}
+		}
+		return false
+	}
+	if solo := simulate(t, 0).one(t, tInstance, "web-solo"); !named(solo.Aliases, "web-0") {
+		t.Errorf("level 0's server has aliases %v, want web-0", solo.Aliases)
+	}
+	kept := simulateWith(t, migrationConfig(0, 1)).one(t, tInstance, "web-solo")
+	if len(kept.Aliases) != 0 {
+		t.Errorf("the server kept beside level 1's web-0 has aliases %v, want none", kept.Aliases)
+	}
+}

@@ -27,6 +27,8 @@ type Resource struct {
 	IgnoreChanges []string
 	// DependsOn are the URNs of explicit dependencies.
 	DependsOn []string
+	// Aliases are the names or URNs Pulumi also knows it by in the state.
+	Aliases []string
 	// State is what the mock provider answered: inputs plus computed
 	// outputs such as ARNs.
 	State resource.PropertyMap
@@ -165,8 +167,23 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Type: args.TypeToken, Name: args.Name, Parent: parentName(args), ID: id, Inputs: args.Inputs, State: state,
 		IgnoreChanges: args.RegisterRPC.GetIgnoreChanges(),
 		DependsOn:     args.RegisterRPC.GetDependencies(),
+		Aliases:       aliases(args),
 	})
 	return id, state, nil
+}
+
+// aliases lists a resource's aliases as the SDK sent them: full URNs, or
+// specs of which only the name is kept.
+func aliases(args pulumi.MockResourceArgs) []string {
+	names := args.RegisterRPC.GetAliasURNs()
+	for _, a := range args.RegisterRPC.GetAliases() {
+		if urn := a.GetUrn(); urn != "" {
+			names = append(names, urn)
+		} else if spec := a.GetSpec(); spec != nil {
+			names = append(names, spec.GetName())
+		}
+	}
+	return names
 }
 
 func parentName(args pulumi.MockResourceArgs) string {
