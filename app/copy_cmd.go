@@ -26,8 +26,11 @@ in the environment with the prefix ` + config.SourcePrefix + ` (FROM_DB_DRIVER, 
 FROM_UPLOAD_DIR, ...); one left unset is the target's, and one set to
 empty is empty, as for the target's own settings.
 The source is only read. Photos the target has are skipped, so running it
-again resumes. The last line is "copied N, skipped M already present,
-F failed"; the exit status is 0 only when nothing failed.
+again resumes. The last line is "copy complete: copied N, skipped M
+already present, 0 failed" only when every photo was copied; otherwise it
+starts "copy stopped:" (a store failed: run it again to resume) or "copy
+incomplete:" (some photos failed, each named on a line starting "failed"),
+and the exit status is not 0.
 
 `
 
@@ -74,7 +77,7 @@ func runCopy(ctx context.Context, args []string, lookupEnv func(string) (string,
 	logger.Info("copying photos", "from_db", describeDB(source), "from_storage", describeStorage(source),
 		"to_db", describeDB(target), "to_storage", describeStorage(target))
 	result, err := photocopy.Copy(ctx, from.Stores, to.Stores, stdout)
-	fmt.Fprintln(stdout, result)
+	fmt.Fprintln(stdout, finalLine(result, err))
 	if err != nil {
 		return fmt.Errorf("copy stopped; run it again to resume: %w", err)
 	}
@@ -82,6 +85,27 @@ func runCopy(ctx context.Context, args []string, lookupEnv func(string) (string,
 		return fmt.Errorf("%d of the photos could not be copied; see the lines starting \"failed\"", result.Failed)
 	}
 	return nil
+}
+
+// Final-line prefixes. Only copyComplete says every photo is in the
+// target: the stack's migration output searches the logs for it, so no
+// other line, progress ("so far: ...") or a failed run's last, holds it.
+const (
+	copyComplete   = "copy complete: "
+	copyStopped    = "copy stopped: "
+	copyIncomplete = "copy incomplete: "
+)
+
+// finalLine is the copy's last line: its counts, after a prefix that says
+// whether it finished, stopped on err, or left photos behind.
+func finalLine(result photocopy.Result, err error) string {
+	switch {
+	case err != nil:
+		return copyStopped + result.String()
+	case result.Failed > 0:
+		return copyIncomplete + result.String()
+	}
+	return copyComplete + result.String()
 }
 
 // copyStores are one side of a copy, opened as the app opens them.

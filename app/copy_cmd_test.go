@@ -72,7 +72,7 @@ func TestCopyCommand(t *testing.T) {
 	}
 
 	out, err := runCopyWith(t, env)
-	if err != nil || lastLine(out) != "copied 3, skipped 0 already present, 0 failed" {
+	if err != nil || lastLine(out) != "copy complete: copied 3, skipped 0 already present, 0 failed" {
 		t.Fatalf("first copy: %v, last line %q", err, lastLine(out))
 	}
 	for _, key := range keys {
@@ -83,7 +83,7 @@ func TestCopyCommand(t *testing.T) {
 	}
 
 	out, err = runCopyWith(t, env)
-	if err != nil || lastLine(out) != "copied 0, skipped 3 already present, 0 failed" {
+	if err != nil || lastLine(out) != "copy complete: copied 0, skipped 3 already present, 0 failed" {
 		t.Fatalf("second copy: %v, last line %q", err, lastLine(out))
 	}
 
@@ -93,11 +93,36 @@ func TestCopyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = runCopyWith(t, env)
-	if err == nil || lastLine(out) != "copied 0, skipped 3 already present, 1 failed" {
+	if err == nil || lastLine(out) != "copy incomplete: copied 0, skipped 3 already present, 1 failed" {
 		t.Fatalf("copy with a lost image: %v, last line %q; want an error and 1 failed", err, lastLine(out))
 	}
 	if !strings.Contains(out, "failed "+lost) {
 		t.Errorf("the output does not name %s", lost)
+	}
+}
+
+// A copy that stops on a store's failure says so in its last line, which
+// never starts "copy complete", the line the stack's migration output
+// looks for.
+func TestCopyCommandSaysWhenItStopped(t *testing.T) {
+	dir := t.TempDir()
+	// A source database with no tables: reading its photos fails.
+	source := filepath.Join(dir, "source.db")
+	if err := os.WriteFile(source, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "source-uploads"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCopyWith(t, map[string]string{
+		"SQLITE_PATH": filepath.Join(dir, "target.db"), "UPLOAD_DIR": filepath.Join(dir, "uploads"),
+		"FROM_SQLITE_PATH": source, "FROM_UPLOAD_DIR": filepath.Join(dir, "source-uploads"),
+	})
+	if err == nil || lastLine(out) != "copy stopped: copied 0, skipped 0 already present, 0 failed" {
+		t.Fatalf("copy from a broken source: %v, last line %q; want an error and a line starting \"copy stopped: \"", err, lastLine(out))
+	}
+	if strings.Contains(out, "copy complete") {
+		t.Errorf("a stopped copy printed a \"copy complete\" line:\n%s", out)
 	}
 }
 

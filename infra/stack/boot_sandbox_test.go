@@ -114,7 +114,8 @@ func TestBootSandboxMigration(t *testing.T) {
 			sb.runScript(t, final, "boot after the migration")
 			sb.checkApp(t, final)
 			for _, p := range []string{"/etc/systemd/system/webdemo-copy.service", "/etc/webdemo/copy.env", "/run/sandbox-systemd/webdemo-copy.service",
-				"/etc/systemd/system/multi-user.target.wants/webdemo-copy.service"} {
+				"/etc/systemd/system/multi-user.target.wants/webdemo-copy.service", "/etc/systemd/system/webdemo-copy.timer",
+				"/run/sandbox-systemd/webdemo-copy.timer", "/etc/systemd/system/timers.target.wants/webdemo-copy.timer"} {
 				if _, err := os.Lstat(sb.path(p)); err == nil {
 					t.Errorf("%s is left after the migration", p)
 				}
@@ -127,18 +128,23 @@ func TestBootSandboxMigration(t *testing.T) {
 }
 
 // checkCopy checks the migration's copy as the script left it: its unit
-// written, enabled and started, and copy.env private and read back by the
-// app's own loaders as the settings the program rendered, with the
-// level-0 password the script made.
+// and its timer written, enabled and started, and copy.env private and
+// read back by the app's own loaders as the settings the program
+// rendered, with the level-0 password the script made.
 func (sb *sandbox) checkCopy(t *testing.T, script string) {
 	t.Helper()
-	const unitName = "webdemo-copy.service"
-	if _, err := os.Stat(sb.path("/run/sandbox-systemd/" + unitName)); err != nil {
-		t.Fatalf("the script never started %s\nstand-in calls:\n%s", unitName, sb.calls())
+	const unitName, timerName = "webdemo-copy.service", "webdemo-copy.timer"
+	for _, u := range []struct{ name, target string }{{unitName, "multi-user.target"}, {timerName, "timers.target"}} {
+		if _, err := os.Stat(sb.path("/run/sandbox-systemd/" + u.name)); err != nil {
+			t.Fatalf("the script never started %s\nstand-in calls:\n%s", u.name, sb.calls())
+		}
+		// Lstat: the link's target is a path inside the sandbox.
+		if _, err := os.Lstat(sb.path("/etc/systemd/system/" + u.target + ".wants/" + u.name)); err != nil {
+			t.Errorf("%s is not enabled: after a reboot the copy would not run again", u.name)
+		}
 	}
-	// Lstat: the link's target is a path inside the sandbox.
-	if _, err := os.Lstat(sb.path("/etc/systemd/system/multi-user.target.wants/" + unitName)); err != nil {
-		t.Errorf("%s is not enabled: a reboot before it finishes would not run it again", unitName)
+	if timer := readUnit(t, sb.path("/etc/systemd/system/"+timerName)); timer["OnUnitInactiveSec"] == "" {
+		t.Errorf("%s never runs the copy again: no OnUnitInactiveSec=", timerName)
 	}
 	unit := readUnit(t, sb.path("/etc/systemd/system/"+unitName))
 	if passwdEntry(t, sb.path("/etc/passwd"), unit["User"]) == nil {

@@ -125,10 +125,17 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 // copyUnit is the webdemo-copy.service the script installs, Key → Value.
 func copyUnit(t *testing.T, script string) map[string]string {
 	t.Helper()
-	_, rest, ok := strings.Cut(script, "cat > /etc/systemd/system/webdemo-copy.service <<'UNIT'\n")
+	return scriptUnit(t, script, "webdemo-copy.service")
+}
+
+// scriptUnit is the systemd unit file name that the script installs,
+// Key → Value.
+func scriptUnit(t *testing.T, script, name string) map[string]string {
+	t.Helper()
+	_, rest, ok := strings.Cut(script, "cat > /etc/systemd/system/"+name+" <<'UNIT'\n")
 	block, _, ok2 := strings.Cut(rest, "\nUNIT\n")
 	if !ok || !ok2 {
-		t.Fatalf("the boot script installs no webdemo-copy.service")
+		t.Fatalf("the boot script installs no %s", name)
 	}
 	unit := map[string]string{}
 	for _, line := range strings.Split(block, "\n") {
@@ -295,6 +302,36 @@ func TestMigrationCopyEnvLoadsBack(t *testing.T) {
 			if step.efs && unit["ReadWritePaths"] != filesMount {
 				t.Errorf("the copy may not write EFS: ReadWritePaths=%q", unit["ReadWritePaths"])
 			}
+			// With EFS on either side, neither the copy nor an app keeping
+			// its uploads there runs without the mount: RequiresMountsFor=
+			// adds Requires= and After= on the mount units (systemd.unit(5)),
+			// where After=remote-fs.target only orders.
+			wantCopyMount, wantAppMount := "", ""
+			if step.efs {
+				wantCopyMount = filesMount
+			}
+			if app, _ := appSettings(t, script); app.Storage == appconfig.StorageDisk && app.UploadDir == filesUploadDir {
+				wantAppMount = filesMount
+			}
+			if got := unit["RequiresMountsFor"]; got != wantCopyMount {
+				t.Errorf("webdemo-copy.service RequiresMountsFor=%q, want %q", got, wantCopyMount)
+			}
+			if got := scriptUnit(t, script, "webdemo.service")["RequiresMountsFor"]; got != wantAppMount {
+				t.Errorf("webdemo.service RequiresMountsFor=%q, want %q", got, wantAppMount)
+			}
+
+			// Photos uploaded to the old servers after the first copy: a
+			// timer runs it again a while after each run, and is enabled
+			// to survive a reboot.
+			timer := scriptUnit(t, script, "webdemo-copy.timer")
+			if timer["OnUnitInactiveSec"] == "" || timer["WantedBy"] != "timers.target" || (timer["Unit"] != "" && timer["Unit"] != "webdemo-copy.service") {
+				t.Errorf("webdemo-copy.timer does not rerun the copy after each run: %v", timer)
+			}
+			for _, want := range []string{"systemctl enable webdemo-copy.service webdemo-copy.timer", "systemctl restart webdemo-copy.timer"} {
+				if !strings.Contains(script, want) {
+					t.Errorf("the boot script lacks %q", want)
+				}
+			}
 		})
 	}
 }
@@ -335,7 +372,7 @@ func TestMigrationFromLevelZeroUpdatesTheServerInPlace(t *testing.T) {
 				t.Errorf("the kept server's app settings change:\n got %+v\nwant %+v", got, want)
 			}
 			// The new level's servers do not copy: the level-0 server pushes.
-			if strings.Contains(userData(t, levelServer(t, sim, to)), "webdemo-copy.service <<") {
+			if script := userData(t, levelServer(t, sim, to)); strings.Contains(script, "webdemo-copy.service <<") || strings.Contains(script, "webdemo-copy.timer <<") {
 				t.Error("the new level's servers run a copy too")
 			}
 		})
@@ -343,18 +380,67 @@ func TestMigrationFromLevelZeroUpdatesTheServerInPlace(t *testing.T) {
 }
 
 // TestMigrationOutput: while migrating, the stack says how to read the
-// copy's final line from CloudWatch Logs; otherwise it says nothing.
+// copy's final line from CloudWatch Logs; otherwise it says nothing. Its
+// filter pattern finds only the line of a copy that copied every photo,
+// not a progress line nor the last line of a stopped or incomplete copy:
+// the learner deletes the source once it shows.
 func TestMigrationOutput(t *testing.T) {
 	sim := simulateMigration(t, 1, 2)
 	command, _ := sim.Outputs["migration"].(string)
-	for _, want := range []string{"aws logs filter-log-events", "--log-group-name " + fmt.Sprint(sim.Outputs["logGroup"]),
-		"--region " + MockRegion, `--filter-pattern '"copied" "already present" "failed"'`} {
+	// aws logs tail prints each event's time, which the learner compares
+	// with when the first up finished; it reads 10 minutes back unless
+	// --since says otherwise (AWS CLI reference, "logs tail":
+	// https://docs.aws.amazon.com/cli/latest/reference/logs/tail.html).
+	for _, want := range []string{"aws logs tail " + fmt.Sprint(sim.Outputs["logGroup"]) + " ",
+		"--region " + MockRegion, "--since 1h", "--filter-pattern " + copyDonePattern} {
 		if !strings.Contains(command, want) {
 			t.Errorf("migration output %q lacks %q", command, want)
 		}
 	}
 	if _, ok := simulate(t, 2).Outputs["migration"]; ok {
 		t.Error("a stack not migrating has a migration output")
+	}
+
+	// The pattern as the shell passes it: single-quoted, so unchanged.
+	pattern, ok := strings.CutPrefix(copyDonePattern, "'")
+	pattern, ok2 := strings.CutSuffix(pattern, "'")
+	if !ok || !ok2 || strings.Contains(pattern, "'") {
+		t.Fatalf("copyDonePattern %s is not one single-quoted shell word", copyDonePattern)
+	}
+	// Terms are matched case-sensitively, all of them; a term in double
+	// quotes is an exact phrase ("Filter pattern syntax for metric filters,
+	// subscription filters, filter log events, and Live Tail", CloudWatch
+	// Logs guide: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html).
+	// Only quoted phrases are interpreted here; anything else fails.
+	matches := func(line string) bool {
+		rest := strings.TrimSpace(pattern)
+		if rest == "" {
+			t.Fatal("copyDonePattern is empty: it matches every line")
+		}
+		for rest != "" {
+			phrase, after, ok := strings.Cut(strings.TrimPrefix(rest, `"`), `"`)
+			if !strings.HasPrefix(rest, `"`) || !ok {
+				t.Fatalf("copyDonePattern %s: %q is not a quoted phrase", copyDonePattern, rest)
+			}
+			if !strings.Contains(line, phrase) {
+				return false
+			}
+			rest = strings.TrimSpace(after)
+		}
+		return true
+	}
+	// The lines `webdemo copy` writes (app/copy_cmd.go; its tests check
+	// the app writes them so).
+	for line, want := range map[string]bool{
+		"copy complete: copied 3, skipped 40 already present, 0 failed":   true,
+		"so far: copied 3, skipped 40 already present, 0 failed":          false,
+		"copy stopped: copied 3, skipped 40 already present, 0 failed":    false,
+		"copy incomplete: copied 3, skipped 40 already present, 1 failed": false,
+		"failed k.png (uploaded by \"ada\"): its image is missing":        false,
+	} {
+		if got := matches(line); got != want {
+			t.Errorf("the migration output's pattern %s matches %q: %v, want %v", copyDonePattern, line, got, want)
+		}
 	}
 }
 
@@ -386,5 +472,19 @@ func TestNoMigrationRemovesALeftoverCopy(t *testing.T) {
 	script := userData(t, simulate(t, 0).one(t, tInstance, "web-solo"))
 	if !strings.Contains(script, "systemctl disable --now webdemo-copy.service") || strings.Contains(script, "<<'COPY'") {
 		t.Error("level 0 without migrateFrom neither removes a leftover copy unit nor stays without one")
+	}
+	if strings.Contains(script, "webdemo-copy.timer <<") {
+		t.Error("level 0 without migrateFrom installs the copy's timer")
+	}
+	// The timer goes first, or it could start the copy again; the copy
+	// goes before the EFS it may be reading is unmounted.
+	timer := strings.Index(script, "systemctl disable --now webdemo-copy.timer")
+	service := strings.Index(script, "systemctl disable --now webdemo-copy.service")
+	unmount := strings.Index(script, "umount "+filesMount)
+	if timer < 0 || unmount < 0 || !(timer < service && service < unmount) {
+		t.Errorf("the leftover copy's timer (at %d), copy (at %d) and EFS mount (at %d) are not removed in that order", timer, service, unmount)
+	}
+	if !strings.Contains(script, "rm -f /etc/systemd/system/webdemo-copy.timer") {
+		t.Error("the leftover copy's timer file is not removed")
 	}
 }

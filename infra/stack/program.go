@@ -185,9 +185,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 		fleetArgs.KeptUserData = &keptUserData
 	}
 	if s.MigrateFrom != nil {
-		// How to read the copy's final line, from each server that ran it.
-		outputs["migration"] = pulumi.Sprintf("aws logs filter-log-events --region %s --log-group-name %s --filter-pattern %s --query 'events[].[logStreamName,message]' --output text",
-			region.Name, logs.Group.Name, copyDonePattern)
+		// How to read the complete copies' final lines of the last hour, each
+		// with its time and server: the second up waits for one logged
+		// after the first up finished.
+		outputs["migration"] = pulumi.Sprintf("aws logs tail %s --region %s --since 1h --filter-pattern %s",
+			logs.Group.Name, region.Name, copyDonePattern)
 	}
 	fleet, err := newFleet(ctx, "web", fleetArgs)
 	if err != nil {

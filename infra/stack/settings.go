@@ -127,7 +127,7 @@ var StackSettings = []StackSetting{
 		field: func(s *Settings) any { return &s.Level }},
 
 	{Key: "migrateFrom", Kind: kindLevel, Group: "Level", Levels: "all", Example: "0",
-		Doc:   "Level the photos are on while stepping to level: keeps its stores beside the new ones and copies every photo across; once the copy's final line shows (the migration output), remove it and pulumi up again to delete the old stores.",
+		Doc:   "Level the photos are on while stepping to level: keeps its stores beside the new ones and copies every photo across; once the migration output shows a \"copy complete\" line logged after that up finished, remove it and pulumi up again to delete the old stores.",
 		field: func(s *Settings) any { return &s.MigrateFrom }},
 
 	{Key: "instanceType", Kind: kindText, Group: "Sizes", Levels: "all", Doc: "EC2 instance type of the app servers; Graviton types get an arm64 build.",

@@ -33,12 +33,14 @@ type Boot struct {
 	// LogGroup receives the app and boot logs, through the CloudWatch agent.
 	LogGroup string
 	// Copy, while migrating between levels, is the photo copy this server
-	// runs (webdemo-copy.service); nil removes one left from a migration.
+	// runs (webdemo-copy.service, again every few minutes by
+	// webdemo-copy.timer); nil removes one left from a migration.
 	Copy *Copy
 }
 
-// Copy is `webdemo copy` from one level's stores to another's, run once
-// by systemd and again on failure until it copies everything.
+// Copy is `webdemo copy` from one level's stores to another's, run by
+// systemd at boot, again on failure until it copies everything, and again
+// copyEvery after each run, for photos the old servers took meanwhile.
 type Copy struct {
 	FromLevel, ToLevel int
 	// Target is the copy's TARGET settings, Source its SOURCE (rendered as
@@ -49,12 +51,20 @@ type Copy struct {
 	Push bool
 }
 
-// copyDonePattern is a CloudWatch Logs filter pattern (all the terms, a
-// quoted term matched as a phrase: "Filter pattern syntax for metric
-// filters, subscription filters, filter log events, and Live Tail" in the
-// CloudWatch Logs guide) for the copy's final line, "copied N, skipped M
-// already present, F failed", quoted for a shell.
-const copyDonePattern = `'"copied" "already present" "failed"'`
+// copyDonePattern is a CloudWatch Logs filter pattern (a quoted term is
+// matched as an exact phrase: "Filter pattern syntax for metric filters,
+// subscription filters, filter log events, and Live Tail" in the
+// CloudWatch Logs guide), quoted for a shell, for the line `webdemo copy`
+// ends with only when every photo is copied: "copy complete: copied N,
+// skipped M already present, 0 failed". Progress lines ("so far: ...")
+// and the last lines of a stopped or incomplete copy ("copy stopped: ...",
+// "copy incomplete: ...") do not match.
+const copyDonePattern = `'"copy complete"'`
+
+// copyEvery is how long after each copy the timer runs it again while
+// migrating: the old servers take uploads until the new ones are healthy,
+// after the first copy has often finished.
+const copyEvery = "5min"
 
 // passwordMarker stands for the level-0 MariaDB password while its setting's
 // name is worked out; the password itself is made on the host.
@@ -239,6 +249,19 @@ SQL
 echo "MYSQL_PASSWORD=$password" >> /etc/webdemo/env
 unset password
 {{- end}}
+{{- if not .Copy}}
+
+# The migration is over: its copy goes (the timer first, which would start
+# it again), before the EFS it may be reading is unmounted.
+if [ -f /etc/systemd/system/webdemo-copy.service ]; then
+	if [ -f /etc/systemd/system/webdemo-copy.timer ]; then
+		systemctl disable --now webdemo-copy.timer
+	fi
+	systemctl disable --now webdemo-copy.service
+	rm -f /etc/systemd/system/webdemo-copy.timer /etc/systemd/system/webdemo-copy.service /etc/webdemo/copy.env
+	systemctl daemon-reload
+fi
+{{- end}}
 {{- if .FileSystemID}}
 
 # Level 1: uploads on EFS, shared by every server, mounted over TLS with
@@ -262,6 +285,10 @@ cat > /etc/systemd/system/webdemo.service <<'UNIT'
 Description=web-demo photo site
 Wants=network-online.target
 After=network-online.target remote-fs.target{{if .LocalDatabase}} mariadb.service{{end}}
+{{- if .AppOnFiles}}
+# Never without EFS: uploads would go to the empty directory beneath it.
+RequiresMountsFor={{.FilesMount}}
+{{- end}}
 
 [Service]
 User=webdemo
@@ -292,11 +319,12 @@ systemctl enable webdemo.service
 systemctl restart webdemo.service
 {{- with .Copy}}
 
-# Migration from level {{.FromLevel}} to level {{.ToLevel}}: copy every photo once from the
-# old stores to the new (webdemo copy). It never changes the source and
+# Migration from level {{.FromLevel}} to level {{.ToLevel}}: copy every photo from the old
+# stores to the new (webdemo copy), at boot and again {{$.CopyEvery}} after each run,
+# for photos the old servers take meanwhile. It never changes the source and
 # skips what is already copied, so it may run again at every boot and on
-# every server; its final line, "copied N, skipped M already present, F
-# failed", goes to the app's log.
+# every server; its final line, "copy complete: ..." only when every photo
+# was copied, goes to the app's log.
 (umask 077 && cat > /etc/webdemo/copy.env) <<'COPY'
 {{range $.CopyLines}}{{.}}
 {{end}}COPY
@@ -308,6 +336,10 @@ cat > /etc/systemd/system/webdemo-copy.service <<'UNIT'
 Description=web-demo: copy photos from level {{.FromLevel}} to level {{.ToLevel}}
 Wants=network-online.target
 After=network-online.target remote-fs.target webdemo.service{{if $.LocalDatabase}} mariadb.service{{end}}
+{{- if $.FileSystemID}}
+# Never without EFS: it would copy from or into the empty directory beneath.
+RequiresMountsFor={{$.FilesMount}}
+{{- end}}
 # Retried until it succeeds: the other side may still be starting.
 StartLimitIntervalSec=0
 
@@ -331,17 +363,22 @@ ReadWritePaths={{$.FilesMount}}
 [Install]
 WantedBy=multi-user.target
 UNIT
+cat > /etc/systemd/system/webdemo-copy.timer <<'UNIT'
+[Unit]
+Description=web-demo: copy photos from level {{.FromLevel}} to level {{.ToLevel}} again
+
+[Timer]
+# Starts webdemo-copy.service this long after each run ends.
+OnUnitInactiveSec={{$.CopyEvery}}
+
+[Install]
+WantedBy=timers.target
+UNIT
 systemctl daemon-reload
-systemctl enable webdemo-copy.service
+systemctl enable webdemo-copy.service webdemo-copy.timer
 # Not waited for: the copy may take long, and the boot is done.
 systemctl restart --no-block webdemo-copy.service
-{{- else}}
-if [ -f /etc/systemd/system/webdemo-copy.service ]; then
-	# The migration is over: its copy goes.
-	systemctl disable --now webdemo-copy.service
-	rm -f /etc/systemd/system/webdemo-copy.service /etc/webdemo/copy.env
-	systemctl daemon-reload
-fi
+systemctl restart webdemo-copy.timer
 {{- end}}
 
 # Check every dependency once, as the app's user with its settings, so a
@@ -424,8 +461,9 @@ func (b Boot) Script() (string, error) {
 		// CopyPassword is the setting that takes the local MariaDB
 		// password in copy.env.
 		CopyPassword string
+		CopyEvery    string
 	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID, appLog, bootLog, agent,
-		b.App.Storage == appconfig.StorageDisk && b.App.UploadDir == filesUploadDir, copyLines, copyPassword}
+		b.App.Storage == appconfig.StorageDisk && b.App.UploadDir == filesUploadDir, copyLines, copyPassword, copyEvery}
 	var buf bytes.Buffer
 	if err := bootTemplate.Execute(&buf, data); err != nil {
 		return "", err

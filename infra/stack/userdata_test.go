@@ -82,6 +82,17 @@ func TestUserData(t *testing.T) {
 		if trusted := fmt.Sprint(cfg.TrustedProxies); (n == 0 && trusted != "[]") || (n >= 1 && trusted != "["+vpcCIDR+"]") {
 			t.Errorf("level %d trusts X-Forwarded-For from %s", n, trusted)
 		}
+		// The app never runs without the EFS it keeps uploads on:
+		// RequiresMountsFor= adds Requires= and After= on the mount units
+		// (systemd.unit(5)); After=remote-fs.target alone only orders, and
+		// a failed mount would leave it writing to the root disk beneath.
+		wantMount := ""
+		if cfg.Storage == appconfig.StorageDisk && cfg.UploadDir == filesUploadDir {
+			wantMount = filesMount
+		}
+		if got := scriptUnit(t, script, "webdemo.service")["RequiresMountsFor"]; got != wantMount || (n == 1) != (wantMount != "") {
+			t.Errorf("level %d webdemo.service RequiresMountsFor=%q, want %q", n, got, wantMount)
+		}
 		shellcheck(t, n, script)
 	}
 }

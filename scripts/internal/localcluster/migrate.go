@@ -46,8 +46,9 @@ func copyPhotos(ctx context.Context, binary string, from, to config.Config, logP
 	if err := cmd.Wait(); err != nil {
 		return last, fmt.Errorf("webdemo copy: %w (its log: %s)\n%s", err, logPath, strings.Join(tail, "\n"))
 	}
-	if !strings.HasPrefix(last, "copied ") {
-		return last, fmt.Errorf("webdemo copy ended without its count (its log: %s)\n%s", logPath, strings.Join(tail, "\n"))
+	// Only a copy of every photo ends "copy complete: ...".
+	if !strings.HasPrefix(last, "copy complete: ") {
+		return last, fmt.Errorf("webdemo copy ended without saying it is complete (its log: %s)\n%s", logPath, strings.Join(tail, "\n"))
 	}
 	return last, nil
 }
