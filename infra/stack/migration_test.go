@@ -488,3 +488,21 @@ func TestNoMigrationRemovesALeftoverCopy(t *testing.T) {
 		t.Error("the leftover copy's timer file is not removed")
 	}
 }
+
+// TestMigrationServerOutput: stepping up from 0 the copy runs on the kept
+// level-0 server, which no other output names, so the stack says how to
+// reach it; pulling servers are the level's own.
+func TestMigrationServerOutput(t *testing.T) {
+	for _, to := range []int{1, 2, 4} {
+		sim := simulateMigration(t, 0, to)
+		kept := sim.one(t, tInstance, "web-solo")
+		if got, want := sim.Outputs["migrationServer"], "aws ssm start-session --target "+kept.ID; got != want {
+			t.Errorf("0 → %d: migrationServer = %v, want %q", to, got, want)
+		}
+	}
+	for _, step := range [][2]int{{1, 2}, {2, 0}} {
+		if got, ok := simulateMigration(t, step[0], step[1]).Outputs["migrationServer"]; ok {
+			t.Errorf("%d → %d: migrationServer = %v; the copy runs on the level's own servers", step[0], step[1], got)
+		}
+	}
+}

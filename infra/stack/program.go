@@ -220,6 +220,11 @@ func Build(ctx *pulumi.Context, opts Options) (pulumi.Map, error) {
 			outputs["url"] = pulumi.Sprintf("http://%s", fleet.Address.PublicDns)
 		}
 	}
+	if fleet.Kept != nil {
+		// The level-0 server kept while its photos are pushed up: where the
+		// copy runs, and where to run it again.
+		outputs["migrationServer"] = pulumi.Sprintf("aws ssm start-session --target %s", fleet.Kept.ID())
+	}
 	dashboard, err := newDashboard(ctx, "dashboard", DashboardArgs{
 		Region: region.Name, LoadBalancer: balancer, Fleet: fleet, Alarms: alarms, Database: database, Cache: cache,
 	})
