@@ -82,10 +82,17 @@ func runCopy(ctx context.Context, args []string, lookupEnv func(string) (string,
 		return fmt.Errorf("copy stopped; run it again to resume: %w", err)
 	}
 	if result.Failed > 0 {
-		return fmt.Errorf("%d of the photos could not be copied; see the lines starting \"failed\"", result.Failed)
+		return incompleteCopy{fmt.Errorf("%d of the photos could not be copied; see the lines starting \"failed\"", result.Failed)}
 	}
 	return nil
 }
+
+// incompleteCopy is a copy that went through every photo but left some
+// behind: it exits with photocopy.ExitIncomplete.
+type incompleteCopy struct{ error }
+
+// ExitStatus is the status main exits with.
+func (incompleteCopy) ExitStatus() int { return photocopy.ExitIncomplete }
 
 // Final-line prefixes. Only copyComplete says every photo is in the
 // target: the stack's migration output searches the logs for it, so no

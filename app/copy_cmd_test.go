@@ -10,6 +10,7 @@ import (
 
 	"webdemo/app/disk"
 	"webdemo/app/photo"
+	"webdemo/app/photocopy"
 	"webdemo/app/sqldb"
 )
 
@@ -95,6 +96,9 @@ func TestCopyCommand(t *testing.T) {
 	out, err = runCopyWith(t, env)
 	if err == nil || lastLine(out) != "copy incomplete: copied 0, skipped 3 already present, 1 failed" {
 		t.Fatalf("copy with a lost image: %v, last line %q; want an error and 1 failed", err, lastLine(out))
+	}
+	if status := exitStatus(err); status != photocopy.ExitIncomplete {
+		t.Errorf("an incomplete copy exits %d, want %d (the unit does not restart on it)", status, photocopy.ExitIncomplete)
 	}
 	if !strings.Contains(out, "failed "+lost) {
 		t.Errorf("the output does not name %s", lost)

@@ -36,8 +36,17 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "webdemo:", err)
-		os.Exit(1)
+		os.Exit(exitStatus(err))
 	}
+}
+
+// exitStatus is 1 for any error, or the status the error carries.
+func exitStatus(err error) int {
+	var coded interface{ ExitStatus() int }
+	if errors.As(err, &coded) {
+		return coded.ExitStatus()
+	}
+	return 1
 }
 
 // run starts the app and blocks until ctx ends, then shuts down gracefully.

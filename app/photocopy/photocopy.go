@@ -19,6 +19,11 @@ import (
 	"webdemo/app/photo"
 )
 
+// ExitIncomplete is the exit status of `webdemo copy` when it went through
+// every photo but left some behind: running it again at once would fail
+// the same way, so the systemd unit that runs it does not restart on it.
+const ExitIncomplete = 3
+
 // Stores are one side of a copy.
 type Stores struct {
 	Metadata photo.Metadata

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	appconfig "webdemo/app/config"
+	"webdemo/app/photocopy"
 	"webdemo/infra/level"
 )
 
@@ -318,6 +319,13 @@ func TestMigrationCopyEnvLoadsBack(t *testing.T) {
 			}
 			if got := scriptUnit(t, script, "webdemo.service")["RequiresMountsFor"]; got != wantAppMount {
 				t.Errorf("webdemo.service RequiresMountsFor=%q, want %q", got, wantAppMount)
+			}
+
+			// A copy that left photos behind fails the same way at once:
+			// systemd restarts on any other failure, not on that one.
+			if unit["Restart"] != "on-failure" || unit["RestartPreventExitStatus"] != fmt.Sprint(photocopy.ExitIncomplete) {
+				t.Errorf("webdemo-copy.service Restart=%q RestartPreventExitStatus=%q, want on-failure and %d",
+					unit["Restart"], unit["RestartPreventExitStatus"], photocopy.ExitIncomplete)
 			}
 
 			// Photos uploaded to the old servers after the first copy: a

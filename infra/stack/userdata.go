@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	appconfig "webdemo/app/config"
+	"webdemo/app/photocopy"
 )
 
 // Boot is what an instance's user-data needs: where the app is, and the
@@ -355,6 +356,9 @@ StateDirectory=webdemo
 WorkingDirectory=/var/lib/webdemo
 Restart=on-failure
 RestartSec=30
+# {{$.CopyIncompleteStatus}}: photos left behind, named in the log; a restart would fail
+# the same way, and the timer runs it again after any fix.
+RestartPreventExitStatus={{$.CopyIncompleteStatus}}
 {{template "sandbox"}}
 {{- if $.FileSystemID}}
 ReadWritePaths={{$.FilesMount}}
@@ -462,8 +466,12 @@ func (b Boot) Script() (string, error) {
 		// password in copy.env.
 		CopyPassword string
 		CopyEvery    string
+		// CopyIncompleteStatus is the copy's exit status when photos were
+		// left behind, which systemd does not restart on.
+		CopyIncompleteStatus int
 	}{b, lines, filesMount, rdsCAPath, rdsCAURL, appUserID, appLog, bootLog, agent,
-		b.App.Storage == appconfig.StorageDisk && b.App.UploadDir == filesUploadDir, copyLines, copyPassword, copyEvery}
+		b.App.Storage == appconfig.StorageDisk && b.App.UploadDir == filesUploadDir, copyLines, copyPassword, copyEvery,
+		photocopy.ExitIncomplete}
 	var buf bytes.Buffer
 	if err := bootTemplate.Execute(&buf, data); err != nil {
 		return "", err
