@@ -28,8 +28,8 @@ func TestBoundsNameTheSetting(t *testing.T) {
 		{"MYSQL_MAX_CONNS=1001", "MYSQL_MAX_CONNS: 1001 is not between 1 and 1000"},
 		{"LOGIN_ATTEMPTS_PER_MINUTE=0", "LOGIN_ATTEMPTS_PER_MINUTE: 0 is not between 1 and 1000"},
 		{"LOGIN_ATTEMPTS_PER_MINUTE=1001", "LOGIN_ATTEMPTS_PER_MINUTE: 1001 is not between 1 and 1000"},
-		{"S3_PRESIGN_EXPIRY=999ms", "S3_PRESIGN_EXPIRY: 999ms is not between 1s and 168h, the longest S3 accepts"},
-		{"S3_PRESIGN_EXPIRY=169h", "S3_PRESIGN_EXPIRY: 169h is not between 1s and 168h, the longest S3 accepts"},
+		{"S3_PRESIGN_EXPIRY=59s", "S3_PRESIGN_EXPIRY: 59s is not between 1m and 1h, a URL copied out of a page should work for an hour at most"},
+		{"S3_PRESIGN_EXPIRY=61m", "S3_PRESIGN_EXPIRY: 1h1m is not between 1m and 1h, a URL copied out of a page should work for an hour at most"},
 		{"PAGE_CACHE_TTL=0", "PAGE_CACHE_TTL: 0s is not between 1s and 24h"},
 		{"PAGE_CACHE_TTL=25h", "PAGE_CACHE_TTL: 25h is not between 1s and 24h"},
 		{"LATENCY=31s", "LATENCY: 31s is not between 0s and 30s, half the load balancer's 60s idle timeout"},
@@ -88,7 +88,7 @@ func TestBoundsNameTheSetting(t *testing.T) {
 func TestBoundsAreInclusive(t *testing.T) {
 	for _, e := range []string{
 		"MAX_UPLOAD_BYTES=1024", "MAX_UPLOAD_BYTES=104857600", "PAGE_SIZE=100", "MYSQL_PORT=65535",
-		"S3_PRESIGN_EXPIRY=168h", "LATENCY=30s", "SESSION_LIFETIME=720h", "ADDR=:0", "ADDR=[::1]:65535", "METRICS_ADDR=127.0.0.1:0",
+		"S3_PRESIGN_EXPIRY=1h", "S3_PRESIGN_EXPIRY=1m", "LATENCY=30s", "SESSION_LIFETIME=720h", "ADDR=:0", "ADDR=[::1]:65535", "METRICS_ADDR=127.0.0.1:0",
 		"ADDR=web-1.internal.example:80", "SHUTDOWN_DRAIN=5m", "LATENCY_POLL=1h", "S3_BUCKET=a.b",
 		"AWS_REGION=us-gov-west-1", "LOGIN_ATTEMPTS_PER_MINUTE=1000",
 	} {

@@ -191,7 +191,7 @@ var Settings = []Setting{
 	{Name: "S3_PATH_STYLE", Levels: "local", Doc: "Use path-style bucket addressing (S3-compatible servers).",
 		field: func(c *Config) any { return &c.S3PathStyle }},
 	{Name: "S3_PRESIGN_EXPIRY", Levels: "2–4", Doc: "Lifetime of presigned image URLs; cut to the signing credentials' own lifetime, since a URL dies with them.",
-		field: func(c *Config) any { return &c.S3PresignExpiry }, within: between(time.Second, 7*24*time.Hour).because("the longest S3 accepts")},
+		field: func(c *Config) any { return &c.S3PresignExpiry }, within: between(time.Minute, time.Hour).because("a URL copied out of a page should work for an hour at most")},
 	{Name: "CDN_BASE_URL", Levels: "2–4", Doc: "Optional CDN base URL; image URLs become base + key instead of presigned URLs.",
 		field: func(c *Config) any { return &c.CDNBaseURL }},
 	{Name: "ORPHAN_SWEEP_AFTER", Levels: "all", Doc: "Stored images that no photo records (their server died before recording them) are deleted once this old; each server sweeps at start and then this often.",
