@@ -24,7 +24,7 @@ import (
 
 // Backends that hold real data: each opener returns an empty store.
 
-func openSQLite(t *testing.T) *sqldb.Store {
+func openSQLite(t testing.TB) *sqldb.Store {
 	store, err := sqldb.OpenSQLite(filepath.Join(t.TempDir(), "photos.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +32,7 @@ func openSQLite(t *testing.T) *sqldb.Store {
 	return migrated(t, store)
 }
 
-func openMariaDB(t *testing.T) *sqldb.Store {
+func openMariaDB(t testing.TB) *sqldb.Store {
 	store, err := sqldb.OpenMySQL(sqldb.MySQLOptions{DSN: testenv.MySQLDatabase(t).FormatDSN(), MaxConns: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func openMariaDB(t *testing.T) *sqldb.Store {
 	return migrated(t, store)
 }
 
-func migrated(t *testing.T, store *sqldb.Store) *sqldb.Store {
+func migrated(t testing.TB, store *sqldb.Store) *sqldb.Store {
 	t.Helper()
 	t.Cleanup(func() { _ = store.Close() })
 	if err := store.Migrate(context.Background()); err != nil {
@@ -49,7 +49,7 @@ func migrated(t *testing.T, store *sqldb.Store) *sqldb.Store {
 	return store
 }
 
-func openDisk(t *testing.T) photo.Blobs {
+func openDisk(t testing.TB) photo.Blobs {
 	store, err := disk.Open(filepath.Join(t.TempDir(), "uploads"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func openDisk(t *testing.T) photo.Blobs {
 }
 
 // openS3 is gofakes3 over HTTP through the real aws-sdk-go-v2 client.
-func openS3(t *testing.T) photo.Blobs {
+func openS3(t testing.TB) photo.Blobs {
 	fake := testenv.FakeS3(t)
 	return s3blob.New(fake.Client, s3blob.Options{Bucket: fake.Bucket, Prefix: "uploads/", PresignExpiry: time.Hour})
 }
@@ -67,18 +67,18 @@ func openS3(t *testing.T) photo.Blobs {
 // pairs are the level steps a copy makes, between every real backend.
 var pairs = []struct {
 	name string
-	open func(t *testing.T) (from, to photocopy.Stores)
+	open func(t testing.TB) (from, to photocopy.Stores)
 	// sharedDatabase: source and target are one database, and only the
 	// images move, as from level 1's EFS to level 2's S3.
 	sharedDatabase bool
 }{
-	{name: "SQLite and disk to MariaDB and S3", open: func(t *testing.T) (photocopy.Stores, photocopy.Stores) {
+	{name: "SQLite and disk to MariaDB and S3", open: func(t testing.TB) (photocopy.Stores, photocopy.Stores) {
 		return photocopy.Stores{Metadata: openSQLite(t), Blobs: openDisk(t)}, photocopy.Stores{Metadata: openMariaDB(t), Blobs: openS3(t)}
 	}},
-	{name: "MariaDB and S3 to SQLite and disk", open: func(t *testing.T) (photocopy.Stores, photocopy.Stores) {
+	{name: "MariaDB and S3 to SQLite and disk", open: func(t testing.TB) (photocopy.Stores, photocopy.Stores) {
 		return photocopy.Stores{Metadata: openMariaDB(t), Blobs: openS3(t)}, photocopy.Stores{Metadata: openSQLite(t), Blobs: openDisk(t)}
 	}},
-	{name: "one MariaDB database, disk to S3", sharedDatabase: true, open: func(t *testing.T) (photocopy.Stores, photocopy.Stores) {
+	{name: "one MariaDB database, disk to S3", sharedDatabase: true, open: func(t testing.TB) (photocopy.Stores, photocopy.Stores) {
 		dsn := testenv.MySQLDatabase(t).FormatDSN()
 		var stores [2]*sqldb.Store
 		for i := range stores {
@@ -384,5 +384,43 @@ func TestResultLine(t *testing.T) {
 	got := photocopy.Result{Copied: 3, Skipped: 2, Failed: 1}.String()
 	if want := "copied 3, skipped 2 already present, 1 failed"; got != want {
 		t.Fatalf("Result.String() = %q, want %q", got, want)
+	}
+}
+
+// BenchmarkCopy copies 100 photos of 50 KB between each pair of real
+// backends and reports photos per second, each copied image read back and
+// checked.
+func BenchmarkCopy(b *testing.B) {
+	const n, size = 100, 50 << 10
+	ctx := context.Background()
+	for _, pair := range pairs {
+		b.Run(pair.name, func(b *testing.B) {
+			var copied int
+			for b.Loop() {
+				b.StopTimer()
+				from, to := pair.open(b)
+				for range n {
+					key, err := photo.NewKey("image/jpeg")
+					if err != nil {
+						b.Fatal(err)
+					}
+					data := make([]byte, size)
+					_, _ = rand.Read(data)
+					if err := from.Blobs.Put(ctx, key, "image/jpeg", bytes.NewReader(data), size); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := from.Metadata.Import(ctx, photo.Photo{Username: "bench", Key: key, ContentType: "image/jpeg", CreatedAt: time.Now()}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				result, err := photocopy.Copy(ctx, from, to, io.Discard)
+				if err != nil || result.Copied != n && !pair.sharedDatabase {
+					b.Fatalf("Copy = %+v, %v", result, err)
+				}
+				copied += n
+			}
+			b.ReportMetric(float64(copied)/b.Elapsed().Seconds(), "photos/s")
+		})
 	}
 }
