@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,9 @@ type Blobs struct {
 	opts    Options
 	// now is the clock URLs are signed by; tests set it.
 	now func() time.Time
+	// refetchedAt is when freshEnough last fetched credentials again, in
+	// Unix nanoseconds.
+	refetchedAt atomic.Int64
 }
 
 var _ photo.Blobs = (*Blobs)(nil)
@@ -230,6 +234,9 @@ func (b *Blobs) presignExpiry(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("s3 presign: credentials: %w", err)
 	}
+	if creds, err = b.freshEnough(ctx, provider, creds, expiry); err != nil {
+		return 0, err
+	}
 	if creds.CanExpire {
 		// Counted from the signing time, so the URL stays the same all window.
 		if left := creds.Expires.Sub(b.signingTime()).Truncate(time.Second); left < expiry {
@@ -237,6 +244,33 @@ func (b *Blobs) presignExpiry(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	return expiry, nil
+}
+
+// refetchEvery bounds how often freshEnough fetches credentials again.
+const refetchEvery = time.Minute
+
+// freshEnough returns creds, or credentials fetched again when creds have
+// less than three quarters of expiry left. The SDK caches an instance
+// role's credentials until they expire and caps that at an hour after each
+// fetch, so near the end of the hour every URL would live only minutes,
+// although the instance metadata service would hand out credentials good
+// for longer. It fetches at most every refetchEvery, in case it would not.
+func (b *Blobs) freshEnough(ctx context.Context, provider aws.CredentialsProvider, creds aws.Credentials, expiry time.Duration) (aws.Credentials, error) {
+	cache, ok := provider.(*aws.CredentialsCache)
+	now := b.now()
+	if !ok || !creds.CanExpire || creds.Expires.Sub(now) >= expiry*3/4 {
+		return creds, nil
+	}
+	last := b.refetchedAt.Load()
+	if last != 0 && now.Sub(time.Unix(0, last)) < refetchEvery || !b.refetchedAt.CompareAndSwap(last, now.UnixNano()) {
+		return creds, nil
+	}
+	cache.Invalidate()
+	creds, err := cache.Retrieve(ctx)
+	if err != nil {
+		return creds, fmt.Errorf("s3 presign: credentials: %w", err)
+	}
+	return creds, nil
 }
 
 func isNotFound(err error) bool {

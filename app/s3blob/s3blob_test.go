@@ -203,3 +203,56 @@ func TestPresignedURLIsStableWithinItsWindow(t *testing.T) {
 		}
 	}
 }
+
+// roleCredentials hand out credentials as the SDK's instance role provider
+// does: the first fetch has lifeFirst left, every later one lifeLater.
+type roleCredentials struct {
+	fetches              *int
+	lifeFirst, lifeLater time.Duration
+}
+
+func (c roleCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	*c.fetches++
+	life := c.lifeLater
+	if *c.fetches == 1 {
+		life = c.lifeFirst
+	}
+	return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", SessionToken: "token",
+		CanExpire: true, Expires: time.Now().Add(life)}, nil
+}
+
+// Cached credentials near the end of their (capped) hour are fetched
+// again, so URLs keep most of their life; and not on every URL when a
+// fetch brings nothing better.
+func TestPresignFetchesCredentialsAgainNearTheirEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		lifeFirst, lifeLater time.Duration
+		wantFetches          int
+		wantLeftAtLeast      time.Duration
+	}{
+		{"a fetch brings an hour more", 10 * time.Minute, time.Hour, 2, 54 * time.Minute},
+		{"fresh credentials are not fetched again", time.Hour, time.Hour, 1, 54 * time.Minute},
+		{"a fetch brings nothing better: once a minute at most", 10 * time.Minute, 10 * time.Minute, 2, 9 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fetches := 0
+			cache := aws.NewCredentialsCache(roleCredentials{&fetches, tc.lifeFirst, tc.lifeLater})
+			store := s3blob.New(s3.New(s3.Options{Region: "us-east-1", Credentials: cache}),
+				s3blob.Options{Bucket: "uploads-bucket", Prefix: "uploads/", PresignExpiry: time.Hour})
+			key, _ := photo.NewKey("image/png")
+			for range 3 {
+				raw, err := store.URL(context.Background(), key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, expires := urlLife(t, raw); time.Until(expires) < tc.wantLeftAtLeast {
+					t.Fatalf("URL is valid for %s more; want at least %s", time.Until(expires).Round(time.Second), tc.wantLeftAtLeast)
+				}
+			}
+			if fetches != tc.wantFetches {
+				t.Fatalf("credentials fetched %d times for 3 URLs, want %d", fetches, tc.wantFetches)
+			}
+		})
+	}
+}
