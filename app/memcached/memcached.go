@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -240,9 +241,10 @@ func (c *Cache) Incr(_ context.Context, key string) (uint64, error) {
 		if !errors.Is(err, memcache.ErrCacheMiss) {
 			return 0, fmt.Errorf("memcached incr: %w", err)
 		}
-		err = c.client.Add(&memcache.Item{Key: c.prefix + key, Value: []byte("1")})
+		start := uint64(time.Now().UnixNano())
+		err = c.client.Add(&memcache.Item{Key: c.prefix + key, Value: strconv.AppendUint(nil, start, 10)})
 		if err == nil {
-			return 1, nil
+			return start, nil
 		}
 		if !errors.Is(err, memcache.ErrNotStored) {
 			return 0, fmt.Errorf("memcached add: %w", err)

@@ -60,19 +60,22 @@ func (c *Cache) Set(_ context.Context, key string, value []byte, ttl time.Durati
 	return nil
 }
 
-// Incr adds 1 to the counter; counters never expire.
+// Incr adds 1 to the counter, keeping its expiry as memcached does; a
+// counter Incr starts never expires.
 func (c *Cache) Incr(_ context.Context, key string) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var n uint64
+	next := entry{}
+	n := uint64(c.now().UnixNano())
 	if e, ok := c.entries[key]; ok && c.live(e) {
-		var err error
-		if n, err = strconv.ParseUint(string(e.value), 10, 64); err != nil {
+		current, err := strconv.ParseUint(string(e.value), 10, 64)
+		if err != nil {
 			return 0, fmt.Errorf("memory incr: %q is not a counter", e.value)
 		}
+		n, next.expires = current+1, e.expires
 	}
-	n++
-	c.entries[key] = entry{value: []byte(strconv.FormatUint(n, 10))}
+	next.value = []byte(strconv.FormatUint(n, 10))
+	c.entries[key] = next
 	return n, nil
 }
 

@@ -105,8 +105,10 @@ type Cache interface {
 	GetMulti(ctx context.Context, keys ...string) (map[string][]byte, error)
 	// Set stores value under key for ttl.
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Incr adds 1 to the decimal counter under key, starting a missing
-	// counter at 1, and returns the new value.
+	// Incr adds 1 to the decimal counter under key and returns the new
+	// value. A missing counter starts at the current time in nanoseconds,
+	// so a counter lost with a restarted or evicting cache never takes a
+	// value it held before.
 	Incr(ctx context.Context, key string) (uint64, error)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,10 @@ type pageCache struct {
 	gen        atomic.Pointer[generation]
 	refreshing atomic.Bool
 	local      atomic.Pointer[localList]
+	// unbumped counts this server's uploads whose generation bump has not
+	// reached the shared cache yet: while there are any, no list is served
+	// from the cache here.
+	unbumped atomic.Int32
 }
 
 // generation is the shared generation as this server last read it.
@@ -106,6 +111,10 @@ func newPageCache(cache photo.Cache, pageSize int, ttl time.Duration, build func
 // generationCheckEvery old (maxGenerationAge while another request rereads
 // it) will do.
 func (p *pageCache) cachedList(ctx context.Context, fresh bool) (list *localList, gen uint64, err error) {
+	if p.unbumped.Load() > 0 {
+		_, gen, err := p.fetch(ctx)
+		return nil, gen, err
+	}
 	now := p.now()
 	if !fresh {
 		if st := p.gen.Load(); st != nil {
@@ -133,11 +142,21 @@ func (p *pageCache) fetch(ctx context.Context) (*localList, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	var gen uint64
-	if v, ok := values[p.genKey]; ok {
-		if gen, err = strconv.ParseUint(string(v), 10, 64); err != nil {
-			return nil, 0, fmt.Errorf("page cache generation %q is not a counter", v)
+	v, ok := values[p.genKey]
+	if !ok {
+		// A new cache, or one that restarted or evicted the counter: start
+		// it, at a value it never held, so no list kept from before, here
+		// or on another server, is taken for current.
+		gen, err := p.cache.Incr(ctx, p.genKey)
+		if err != nil {
+			return nil, 0, err
 		}
+		p.sawGeneration(gen, sent, false)
+		return nil, gen, nil
+	}
+	gen, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("page cache generation %q is not a counter", v)
 	}
 	p.sawGeneration(gen, sent, false)
 	now := p.now()
@@ -163,16 +182,30 @@ func (p *pageCache) localFor(gen uint64, now time.Time) *localList {
 // at sent. A read replaces any older read, even with a lower number, since
 // the counter starts again when the cache restarts; a bump only raises it.
 func (p *pageCache) sawGeneration(gen uint64, sent time.Time, bump bool) {
-	next := &generation{n: gen, checked: sent}
 	for {
 		old := p.gen.Load()
-		if old != nil && (sent.Before(old.checked) || bump && gen <= old.n) {
+		next := &generation{n: gen, checked: sent}
+		switch {
+		case old == nil:
+		case bump && gen > old.n:
+			// A read sent after the bump may have been answered before
+			// it; the bump is newer all the same.
+			next.checked = later(sent, old.checked)
+		case bump || sent.Before(old.checked):
 			return
 		}
 		if p.gen.CompareAndSwap(old, next) {
 			return
 		}
 	}
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // keep makes list this server's current list for gen, with the anonymous
@@ -256,6 +289,37 @@ func (p *pageCache) lastGood(ctx context.Context) (photos []photo.Photo, ok bool
 		photos[i] = photo.Photo{Key: k.Key, Username: k.Username, CreatedAt: k.CreatedAt}
 	}
 	return photos, true, nil
+}
+
+// bumpRetryEvery is how often a failed generation bump is tried again.
+const bumpRetryEvery = 250 * time.Millisecond
+
+// invalidateLater retries a failed invalidate until it lands, or until
+// maxAge has passed and every list from before the upload has expired
+// anyway. Meanwhile this server serves no list from the cache, so the
+// uploader sees the photo here; other servers see it once the bump lands.
+// done, if not nil, runs when it stops trying.
+func (p *pageCache) invalidateLater(logger *slog.Logger, done func()) {
+	p.unbumped.Add(1)
+	go func() {
+		defer func() {
+			p.unbumped.Add(-1)
+			if done != nil {
+				done()
+			}
+		}()
+		for giveUp := time.Now().Add(p.maxAge); time.Now().Before(giveUp); {
+			time.Sleep(bumpRetryEvery)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := p.invalidate(ctx)
+			cancel()
+			if err == nil {
+				logger.Info("page cache invalidated after a retry")
+				return
+			}
+		}
+		logger.Warn("page cache not invalidated; lists from before the upload have expired by now")
+	}()
 }
 
 // invalidate makes every cached list stale, on every server: this one at

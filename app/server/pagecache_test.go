@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"html/template"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,5 +176,117 @@ func TestLastGoodListIsNeverAHit(t *testing.T) {
 	got, ok, err := pages.lastGood(ctx)
 	if err != nil || !ok || len(got) != 1 || got[0] != kept[0] {
 		t.Fatalf("lastGood = %+v, %v, %v; want %+v", got, ok, err, kept)
+	}
+}
+
+// memcached restarts, empty: its counter starts again at a value it never
+// held, so a list a server kept from before is never taken for current,
+// whether or not uploads came since, for anonymous and logged-in visitors.
+func TestRestartedCacheNeverServesAListKeptFromBefore(t *testing.T) {
+	ctx := context.Background()
+	for _, uploads := range []int{0, 1, 2} {
+		c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+		b := newTestPageCache(memory.NewCache(), c)
+		_, gen, err := b.cachedList(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store(ctx, gen, "list before the restart", c.t); err != nil {
+			t.Fatal(err)
+		}
+		if list, _, _ := b.cachedList(ctx, true); list == nil {
+			t.Fatal("the stored list is not served before the restart")
+		}
+
+		restarted := memory.NewCache()
+		b.cache = restarted
+		a := newTestPageCache(restarted, c)
+		for range uploads {
+			if err := a.invalidate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.t = c.t.Add(time.Millisecond)
+		for _, fresh := range []bool{true, false} {
+			if list, _, _ := b.cachedList(ctx, fresh); list != nil {
+				t.Errorf("%d uploads after the restart, fresh %v: served %q from before it", uploads, fresh, list.list)
+			}
+		}
+	}
+}
+
+// flakyIncr is a cache whose first failures increments fail, as during a
+// short memcached cut.
+type flakyIncr struct {
+	photo.Cache
+	failures atomic.Int32
+}
+
+func (f *flakyIncr) Incr(ctx context.Context, key string) (uint64, error) {
+	if f.failures.Add(-1) >= 0 {
+		return 0, errors.New("memcached incr: i/o timeout")
+	}
+	return f.Cache.Incr(ctx, key)
+}
+
+// An upload whose generation bump fails is not lost: the uploader's server
+// serves no cached list until the bump lands, which it retries, and then
+// every server drops the list from before.
+func TestFailedBumpIsRetried(t *testing.T) {
+	ctx := context.Background()
+	shared := memory.NewCache()
+	flaky := &flakyIncr{Cache: shared}
+	uploader, other := newTestPageCache(flaky, nil), newTestPageCache(shared, nil)
+	_, gen, err := other.cachedList(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.store(ctx, gen, "list before the upload", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, _ := uploader.cachedList(ctx, true); list == nil {
+		t.Fatal("the uploader's server does not find the stored list")
+	}
+
+	flaky.failures.Store(2)
+	if err := uploader.invalidate(ctx); err == nil {
+		t.Fatal("the flaky bump succeeded")
+	}
+	done := make(chan struct{})
+	uploader.invalidateLater(slog.New(slog.DiscardHandler), func() { close(done) })
+	for _, fresh := range []bool{true, false} {
+		if list, _, _ := uploader.cachedList(ctx, fresh); list != nil {
+			t.Fatalf("before the bump lands the uploader's server serves %q", list.list)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bump was not retried")
+	}
+	if flaky.failures.Load() >= 0 {
+		t.Fatal("the retry did not reach the cache")
+	}
+	for name, p := range map[string]*pageCache{"uploader": uploader, "other": other} {
+		if list, _, _ := p.cachedList(ctx, true); list != nil {
+			t.Errorf("after the bump the %s server serves %q", name, list.list)
+		}
+	}
+}
+
+// The uploader's own bump wins over a read sent after it but answered
+// with the number from before.
+func TestBumpBeatsAnOlderAnswerToALaterRead(t *testing.T) {
+	p := newTestPageCache(memory.NewCache(), nil)
+	bumpSent := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	readSent := bumpSent.Add(time.Millisecond)
+	p.sawGeneration(5, readSent, false)
+	p.sawGeneration(6, bumpSent, true)
+	if got := p.gen.Load(); got.n != 6 || !got.checked.Equal(readSent) {
+		t.Fatalf("generation %d checked %s; want 6, checked when the read was sent", got.n, got.checked)
+	}
+	p.sawGeneration(4, readSent.Add(time.Millisecond), true)
+	if got := p.gen.Load(); got.n != 6 {
+		t.Fatalf("a lower bump replaced generation 6 with %d", got.n)
 	}
 }

@@ -198,7 +198,8 @@ func (s *Server) invalidatePages(ctx context.Context) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	if err := s.pages.invalidate(ctx); err != nil {
-		s.Logger.Warn("invalidate page cache", "err", err)
+		s.Logger.Warn("invalidate page cache; retrying", "err", err)
+		s.pages.invalidateLater(s.Logger, nil)
 	}
 }
 

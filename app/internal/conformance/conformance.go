@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -552,10 +553,12 @@ func Cache(t *testing.T, open func(t *testing.T) photo.Cache) {
 			t.Fatalf("GetMulti after the TTL = %v, want a miss", got)
 		}
 	})
-	t.Run("counters start at 1 and count every increment", func(t *testing.T) {
+	t.Run("counters start at the time and count every increment", func(t *testing.T) {
 		cache := open(t)
-		if n, err := cache.Incr(ctx, "gen"); err != nil || n != 1 {
-			t.Fatalf("first Incr = %d, %v; want 1", n, err)
+		before := uint64(time.Now().UnixNano())
+		first, err := cache.Incr(ctx, "gen")
+		if err != nil || first < before || first > uint64(time.Now().UnixNano()) {
+			t.Fatalf("first Incr = %d, %v; want the time in nanoseconds, from %d", first, err, before)
 		}
 		var wg sync.WaitGroup
 		for range 20 {
@@ -566,8 +569,21 @@ func Cache(t *testing.T, open func(t *testing.T) photo.Cache) {
 			})
 		}
 		wg.Wait()
-		if got := get(t, cache, "gen"); got["gen"] != "21" {
-			t.Fatalf("counter = %q after 21 increments", got["gen"])
+		if got := get(t, cache, "gen"); got["gen"] != strconv.FormatUint(first+20, 10) {
+			t.Fatalf("counter = %q after 21 increments from %d", got["gen"], first)
+		}
+	})
+	t.Run("a lost counter starts above every value it held", func(t *testing.T) {
+		cache := open(t)
+		if err := cache.Set(ctx, "lost", []byte("99"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := cache.Incr(ctx, "lost"); err != nil || n != 100 {
+			t.Fatalf("Incr = %d, %v; want 100", n, err)
+		}
+		time.Sleep(2100 * time.Millisecond) // the counter expires, as when lost
+		if n, err := cache.Incr(ctx, "lost"); err != nil || n <= 100 {
+			t.Fatalf("Incr of the lost counter = %d, %v; want above 100", n, err)
 		}
 	})
 	t.Run("concurrent first increments", func(t *testing.T) {
