@@ -81,6 +81,22 @@ func (f Features) WithStoresOf(g Features) Features {
 // stepping between them copies nothing.
 func (f Features) SameStores(g Features) bool { return f.WithStoresOf(g) == f }
 
+// PhotoStores names where f keeps photo rows and images, for messages.
+func (f Features) PhotoStores() string {
+	rows := "MariaDB on the server"
+	if f.ManagedDatabase {
+		rows = "RDS"
+	}
+	images := "the server's disk"
+	switch {
+	case f.ObjectStorage:
+		images = "S3"
+	case f.SharedFiles:
+		images = "EFS"
+	}
+	return rows + " and " + images
+}
+
 // Endpoints are where a level's services are, as the app must reach them.
 type Endpoints struct {
 	// Addr is where the app listens.

@@ -341,27 +341,10 @@ func (s *Settings) checkMigration() error {
 	source := level.Table[from]
 	if source.SameStores(s.Features) {
 		return settingError("migrateFrom", "levels %d and %d keep photos in the same stores (%s): step without it (pulumi config rm web-demo:migrateFrom)",
-			from, s.Level, PhotoStores(source))
+			from, s.Level, source.PhotoStores())
 	}
 	s.Source = &source
 	return nil
-}
-
-// PhotoStores names where a level keeps photo rows and images. Two levels
-// with the same stores need no migration between them.
-func PhotoStores(f level.Features) string {
-	rows := "MariaDB on the server"
-	if f.ManagedDatabase {
-		rows = "RDS"
-	}
-	images := "the server's disk"
-	switch {
-	case f.ObjectStorage:
-		images = "S3"
-	case f.SharedFiles:
-		images = "EFS"
-	}
-	return rows + " and " + images
 }
 
 // Stores are the features whose photo stores the program builds: the

@@ -76,7 +76,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	for _, step := range steps {
 		from, to := step[0], step[1]
-		if stores := stack.PhotoStores(level.Table[from]); stores == stack.PhotoStores(level.Table[to]) {
+		if stores := level.Table[from].PhotoStores(); level.Table[from].SameStores(level.Table[to]) {
 			if len(args) == 2 {
 				fmt.Fprintf(stdout, "Level %d → %d: the photos stay where they are (%s): step without migrateFrom\n\n", from, to, stores)
 			}

@@ -109,19 +109,3 @@ func (d *dataDir) close() {
 		_ = d.lock.Close() // releases the lock
 	}
 }
-
-// storeNames names a level's stores as on AWS, for messages.
-func storeNames(f level.Features) string {
-	db := "the host's database"
-	if f.ManagedDatabase {
-		db = "RDS"
-	}
-	switch {
-	case f.ObjectStorage:
-		return db + " and S3"
-	case f.SharedFiles:
-		return db + " and EFS"
-	default:
-		return db + " and the host's disk"
-	}
-}

@@ -110,7 +110,7 @@ func (c *Cluster) movePhotos(ctx context.Context, binary string, last int, old l
 	if err != nil {
 		return fmt.Errorf("level %d's settings: %w", c.opts.Level, err)
 	}
-	fmt.Fprintf(c.opts.Log, "Moving the photos from level %d (%s) to level %d (%s)…\n", last, storeNames(old), c.opts.Level, storeNames(c.Features))
+	fmt.Fprintf(c.opts.Log, "Moving the photos from level %d (%s) to level %d (%s)…\n", last, old.PhotoStores(), c.opts.Level, c.Features.PhotoStores())
 	line, err := copyPhotos(ctx, binary, from, to, c.data.copyLog())
 	if err != nil {
 		return fmt.Errorf("moving the photos from level %d: %w\nNothing was removed from level %d's stores: run again to resume, or go back with --level %d", last, err, last, last)
